@@ -1,0 +1,78 @@
+"""The claims catalogue (``spec/claims.md``) as data, and which claims the tests cite."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+CATALOGUE = Path(__file__).with_name("claims.md")
+ROW = re.compile(r"^\| ([A-Z]+-[0-9A-Z]+) \|")
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    section: str  # "GIL — Processes, threads and the GIL"
+    text: str
+    versions: str  # why the claim reads differently on some interpreters, or ""
+
+
+def load(path: Path = CATALOGUE) -> dict[str, Claim]:
+    """Read the catalogue's tables: one claim per row, under the ``## `` heading of its section."""
+    claims: dict[str, Claim] = {}
+    section = ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            section = line[3:].strip()
+        elif ROW.match(line):
+            # split on the table's pipes, not on the escaped ones inside `\|/-`
+            cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
+            claim_id, text, versions = cells
+            claims[claim_id] = Claim(claim_id, section, text, versions)
+    return claims
+
+
+def cited(test_dir: Path) -> dict[str, list[str]]:
+    """Map each claim ID cited by a ``claim(...)`` marker under ``test_dir`` to the files citing it.
+
+    Read from the source, not from a collection, so the answer does not depend on which
+    tests a run selected.
+    """
+    found: dict[str, list[str]] = {}
+    for path in sorted(test_dir.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "claim":
+                for arg in node.args:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        found.setdefault(arg.value, []).append(path.name)
+    return found
+
+
+def gil_disabled_build() -> bool:
+    """Built free-threaded (``python3.13t`` and later)."""
+    return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
+def gil_enabled() -> bool:
+    """The GIL is on right now (a free-threaded build can turn it back on at run time)."""
+    is_enabled = getattr(sys, "_is_gil_enabled", None)
+    return True if is_enabled is None else bool(is_enabled())
+
+
+def interpreter_tag() -> str:
+    """A short name for the running interpreter: ``3.12``, ``3.14t``."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    tag = version + ("t" if gil_disabled_build() else "")
+    if sys.implementation.name != "cpython":
+        tag = f"{sys.implementation.name}-{tag}"
+    return tag
+
+
+def build_description() -> str:
+    if not gil_disabled_build():
+        return "GIL build"
+    return "free-threaded build, GIL " + ("enabled" if gil_enabled() else "disabled")

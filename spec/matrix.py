@@ -1,0 +1,106 @@
+"""Gather the claims reports of several interpreters into one matrix (``CLAIMS.md``).
+
+    python -m spec.matrix reports/ --output CLAIMS.md
+
+Rows are claims, columns interpreters, cells verdicts. Under the table, every claim
+that differs between interpreters -- in its verdict, or in what a test recorded as
+``observed`` (the behaviour that is version-specific, such as a default name) -- gets
+one line, with the catalogue's explanation of why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from spec import catalogue
+
+SYMBOL = {
+    "holds": "holds",
+    "does not hold": "**DOES NOT HOLD**",
+    "not applicable": "n/a",
+    "not demonstrable": "not demonstrable",
+    "untested": "untested",
+    "skipped": "skipped",
+}
+
+
+def version_key(tag: str) -> tuple[int, ...]:
+    number = tag.rsplit("-", 1)[-1].rstrip("t")
+    return (*(int(part) for part in number.split(".")), tag.endswith("t"))
+
+
+def load_reports(folder: Path) -> dict[str, dict[str, Any]]:
+    reports = {}
+    for path in folder.glob("claims-*.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        reports[data["interpreter"]["tag"]] = data
+    return dict(sorted(reports.items(), key=lambda item: version_key(item[0])))
+
+
+def differences(reports: dict[str, dict[str, Any]]) -> list[str]:
+    claims = catalogue.load()
+    lines = []
+    for claim_id, claim in claims.items():
+        by_tag = {tag: data["claims"].get(claim_id, {}) for tag, data in reports.items()}
+        verdicts = {tag: row.get("verdict", "untested") for tag, row in by_tag.items()}
+        observed = {tag: row.get("evidence", {}).get("observed") for tag, row in by_tag.items()}
+        parts = []
+        if len(set(verdicts.values())) > 1:
+            parts.append("; ".join(f"{tag}: {verdict}" for tag, verdict in verdicts.items()))
+        if len({json.dumps(value) for value in observed.values() if value is not None}) > 1:
+            parts.append("; ".join(f"{tag}: {value}" for tag, value in observed.items() if value is not None))
+        if parts:
+            why = claim.versions or "no version note in the catalogue: look at the evidence in each report"
+            lines.append(f"- **{claim_id}** -- {' | '.join(parts)}. Why: {why}")
+    return lines
+
+
+def render(reports: dict[str, dict[str, Any]]) -> str:
+    tags = list(reports)
+    claims = catalogue.load()
+    head = ["# Claims across interpreters", ""]
+    for tag, data in reports.items():
+        info = data["interpreter"]
+        head.append(f"- **{tag}**: Python {info['version']}, {info['build']}, {info['platform']}")
+    rows = ["", "| Claim | " + " | ".join(tags) + " |", "|---|" + "---|" * len(tags)]
+    section = None
+    for claim_id, claim in claims.items():
+        if claim.section != section:
+            section = claim.section
+            rows.append(f"| *{section}* |" + " |" * len(tags))
+        cells = [SYMBOL.get(reports[tag]["claims"].get(claim_id, {}).get("verdict", "untested"), "?") for tag in tags]
+        rows.append(f"| {claim_id} | " + " | ".join(cells) + " |")
+    diff = differences(reports)
+    tail = ["", "## Differences between interpreters", ""] + (diff or ["None: every claim reads the same everywhere."])
+    tail += ["", "Each interpreter's own report, with the evidence measured, is `reports/claims-<interpreter>.md`."]
+    return "\n".join(head + rows + tail) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m spec.matrix", description=__doc__.split("\n\n")[0])
+    parser.add_argument("reports", type=Path, help="the folder holding claims-*.json")
+    parser.add_argument("--output", type=Path, default=Path("CLAIMS.md"))
+    args = parser.parse_args(argv)
+    reports = load_reports(args.reports)
+    if not reports:
+        print(f"spec.matrix: no claims-*.json in {args.reports}: run the specification first", file=sys.stderr)
+        return 1
+    args.output.write_text(render(reports), encoding="utf-8")
+    print(f"claims matrix for {', '.join(reports)} written to {args.output}")
+    for tag, data in reports.items():
+        counts: dict[str, int] = {}
+        for row in data["claims"].values():
+            counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
+        print(f"  {tag:8} " + ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items())))
+    for line in differences(reports):
+        print("  " + line.replace("**", ""))
+    failing = [tag for tag, data in reports.items() if any(r["verdict"] == "does not hold" for r in data["claims"].values())]
+    return 1 if failing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The animation drawn by every spinner: one frame, one line, overwritten in place."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from typing import Protocol, TextIO
+
+FRAMES = "\\|/-"
+MESSAGE = "thinking!"
+INTERVAL = 0.1  # seconds between two frames
+
+
+class Signal(Protocol):
+    """What a spinner needs from its stop signal: ``threading`` and ``multiprocessing`` events both fit."""
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+def draw(char: str, msg: str, out: TextIO) -> str:
+    """Write one frame at the start of the line and flush it, so a pipe or a file sees it at once."""
+    status = f"\r{char} {msg}"
+    out.write(status)
+    out.flush()
+    return status
+
+
+def blank(status: str, out: TextIO) -> None:
+    """Overwrite the last frame with spaces and put the cursor back at the start of the line."""
+    out.write("\r" + " " * len(status.lstrip("\r")) + "\r")
+    out.flush()
+
+
+def spin(msg: str, done: Signal, interval: float = INTERVAL, out: TextIO | None = None) -> None:
+    """Draw frames until ``done`` is set, one every ``interval`` seconds, then blank the line.
+
+    ``done.wait(interval)`` is both the clock and the stop signal: it returns False
+    when the interval has passed and True as soon as the event is set.
+    """
+    stream = sys.stdout if out is None else out
+    status = ""
+    for char in itertools.cycle(FRAMES):
+        status = draw(char, msg, stream)
+        if done.wait(interval):
+            break
+    blank(status, stream)

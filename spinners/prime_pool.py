@@ -1,0 +1,144 @@
+"""A homegrown pool: worker processes (or threads) check numbers for primality from a job queue.
+
+Each worker takes numbers from ``jobs`` until it gets the ``0`` sentinel, answers each
+with a :class:`PrimeResult` on ``results``, and signs off with a result for ``0``.
+The collector stops when every worker has signed off -- not when the job queue looks
+empty, which would lose the answers of a worker still busy with its last number.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from multiprocessing.process import BaseProcess
+from typing import NamedTuple, Protocol
+
+from spinners.work import is_prime
+
+RUNNERS = ("sequential", "thread", "process")
+
+# Numbers with their verdicts, known in advance (the spec checks them with Miller-Rabin).
+# LARGE, the command line's default, takes seconds per number on one core, as in the
+# chapter; its composites include products of two primes near its square root, as
+# slow to check as a prime. SMALL takes a fraction of a second in all.
+LARGE: dict[int, bool] = {
+    2: True,
+    1_000_000_000_000_037: True,
+    1_000_032_280_424_269: False,
+    3_000_000_000_000_037: True,
+    3_333_333_333_333_333: False,
+    4_970_005_487_001_377: False,
+    5_000_111_000_222_021: True,
+    7_000_000_000_000_037: True,
+    7_777_777_777_777_777: False,
+    9_999_999_999_900_047: True,
+    9_999_999_999_999_999: False,
+}
+SMALL: dict[int, bool] = {
+    2: True,
+    9: False,
+    1_000_000_007: True,
+    900_026_100_119: False,
+    1_000_000_000_039: True,
+    1_000_120_000_351: False,
+    10_000_000_000_037: True,
+    10_000_000_000_039: False,
+    99_999_999_999_973: True,
+    99_999_999_999_975: False,
+}
+
+
+class PrimeResult(NamedTuple):
+    n: int
+    prime: bool
+    elapsed: float  # seconds the check took in its worker
+
+
+class Channel(Protocol):
+    """What a worker needs from a queue: ``queue`` and ``multiprocessing`` queues both fit."""
+
+    def get(self) -> PrimeResult | int: ...
+
+    def put(self, item: PrimeResult | int, /) -> None: ...
+
+
+def check(n: int) -> PrimeResult:
+    t0 = time.perf_counter()
+    prime = is_prime(n)
+    return PrimeResult(n, prime, time.perf_counter() - t0)
+
+
+def worker(jobs: Channel, results: Channel, checker: Callable[[int], PrimeResult] = check) -> None:
+    """Check numbers until the ``0`` sentinel, then sign off with a ``0`` result."""
+    while n := jobs.get():
+        assert isinstance(n, int)
+        results.put(checker(n))
+    results.put(PrimeResult(0, False, 0.0))
+
+
+def process_worker(jobs: Channel, results: Channel, checker: Callable[[int], PrimeResult] = check) -> None:
+    """A worker process leaves Ctrl-C to its parent, which terminates it if it must."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    worker(jobs, results, checker)
+
+
+def collect(results: Channel, workers: int) -> list[PrimeResult]:
+    """Gather results until every one of ``workers`` has signed off."""
+    found: list[PrimeResult] = []
+    signed_off = 0
+    while signed_off < workers:
+        result = results.get()
+        assert isinstance(result, PrimeResult)
+        if result.n == 0:
+            signed_off += 1
+        else:
+            found.append(result)
+    return found
+
+
+def run_sequential(numbers: Iterable[int]) -> list[PrimeResult]:
+    return [check(n) for n in numbers]
+
+
+def run_pool(
+    numbers: Iterable[int],
+    workers: int,
+    runner: str = "process",
+    start_method: str | None = None,
+    checker: Callable[[int], PrimeResult] = check,
+) -> list[PrimeResult]:
+    """Check ``numbers`` with ``workers`` processes (``runner="process"``) or threads (``"thread"``)."""
+    if runner == "process":
+        context = multiprocessing.get_context(start_method)
+        jobs: Channel = context.SimpleQueue()
+        results: Channel = context.SimpleQueue()
+        units: list[threading.Thread] | list[BaseProcess] = [
+            context.Process(target=process_worker, args=(jobs, results, checker))  # type: ignore[attr-defined]
+            for _ in range(workers)
+        ]
+    elif runner == "thread":
+        jobs, results = queue.SimpleQueue(), queue.SimpleQueue()
+        units = [threading.Thread(target=worker, args=(jobs, results, checker), daemon=True) for _ in range(workers)]
+    else:
+        raise ValueError(f"unknown runner {runner!r}: choose 'process' or 'thread'")
+    for unit in units:
+        unit.start()
+    for n in numbers:
+        jobs.put(n)
+    for _ in units:
+        jobs.put(0)
+    try:
+        found = collect(results, workers)
+    except BaseException:  # Ctrl-C: stop the worker processes rather than wait for them
+        for unit in units:
+            if isinstance(unit, BaseProcess):
+                unit.terminate()
+                unit.join()
+        raise  # (threads cannot be stopped from outside; they are daemons and die with us)
+    for unit in units:
+        unit.join()
+    return found

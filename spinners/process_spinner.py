@@ -1,0 +1,44 @@
+"""The spinner in a child process: a whole new interpreter animates while the parent works."""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import sys
+from collections.abc import Callable
+from multiprocessing import synchronize
+from typing import TypeVar
+
+from spinners.animation import INTERVAL, MESSAGE, spin
+
+R = TypeVar("R")
+
+
+def spin_in_child(msg: str, done: synchronize.Event, interval: float) -> None:
+    """The child's target: leave Ctrl-C to the parent, which stops us through ``done``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    spin(msg, done, interval, sys.stdout)
+
+
+def supervisor(
+    work: Callable[[], R],
+    msg: str = MESSAGE,
+    interval: float = INTERVAL,
+    start_method: str | None = None,
+) -> R:
+    """Show the spinner process, start it, run ``work``, then signal it to stop and wait for it.
+
+    ``start_method`` is ``"fork"``, ``"spawn"`` or ``"forkserver"``; None means the platform's default.
+    The child writes to the standard output it inherited.
+    """
+    context = multiprocessing.get_context(start_method)
+    done = context.Event()
+    # typeshed types get_context(str) as BaseContext; every concrete context has .Process
+    spinner = context.Process(target=spin_in_child, args=(msg, done, interval))  # type: ignore[attr-defined]
+    print(f"spinner object: {spinner}", flush=True)
+    spinner.start()
+    try:
+        return work()
+    finally:  # also on Ctrl-C: the child blanks its line and exits, leaving no orphan
+        done.set()
+        spinner.join()

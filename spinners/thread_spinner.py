@@ -1,0 +1,31 @@
+"""The spinner on a thread: ``threading.Thread`` animates while the main thread works."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from threading import Event, Thread
+from typing import TextIO, TypeVar
+
+from spinners.animation import INTERVAL, MESSAGE, spin
+
+R = TypeVar("R")
+
+
+def supervisor(
+    work: Callable[[], R],
+    msg: str = MESSAGE,
+    interval: float = INTERVAL,
+    out: TextIO | None = None,
+) -> R:
+    """Show the spinner thread, start it, run ``work``, then signal it to stop and wait for it."""
+    stream = sys.stdout if out is None else out
+    done = Event()
+    spinner = Thread(target=spin, args=(msg, done, interval, stream))
+    print(f"spinner object: {spinner}", file=stream)
+    spinner.start()
+    try:
+        return work()
+    finally:  # also on Ctrl-C: the spinner blanks its line before we leave
+        done.set()
+        spinner.join()

@@ -21,6 +21,6 @@ def pyenv_interpreters() -> list[str]:
 
 
 @impl
-def tox_add_core_config(core_conf: ConfigSet, state: State) -> None:  # noqa: ARG001
+def tox_add_core_config(core_conf: ConfigSet, state: State) -> None:
     options = state.conf.options
     options.discover = [*getattr(options, "discover", []), *pyenv_interpreters()]

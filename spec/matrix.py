@@ -98,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {tag:8} " + ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items())))
     for line in differences(reports):
         print("  " + line.replace("**", ""))
-    failing = [tag for tag, data in reports.items() if any(r["verdict"] == "does not hold" for r in data["claims"].values())]
+    failing = [
+        tag for tag, data in reports.items() if any(r["verdict"] == "does not hold" for r in data["claims"].values())
+    ]
     return 1 if failing else 0
 
 

@@ -84,9 +84,7 @@ def _property(item: pytest.Item, name: str) -> dict[str, Any]:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("claims report")
-    group.addoption(
-        "--report-dir", default="reports", help="where the claims report is written (default: reports)"
-    )
+    group.addoption("--report-dir", default="reports", help="where the claims report is written (default: reports)")
     group.addoption(
         "--merge-results",
         default=None,
@@ -208,10 +206,10 @@ class ClaimsReporter:
         if not out_dir.is_absolute():
             out_dir = Path(self.config.rootpath) / out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
-        stem = out_dir / f"claims-{data['interpreter']['tag']}"
-        stem.with_suffix(".json").write_text(json.dumps(data, indent=1), encoding="utf-8")
-        stem.with_suffix(".md").write_text(render_markdown(data), encoding="utf-8")
-        self.summarise(terminalreporter, data, stem.with_suffix(".md"))
+        stem = f"claims-{data['interpreter']['tag']}"
+        (out_dir / f"{stem}.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
+        (out_dir / f"{stem}.md").write_text(render_markdown(data), encoding="utf-8")
+        self.summarise(terminalreporter, data, out_dir / f"{stem}.md")
 
     def summarise(self, tr: Any, data: dict[str, Any], path: Path) -> None:
         info = data["interpreter"]

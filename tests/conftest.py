@@ -1,0 +1,70 @@
+"""Guards every test: nothing it started may outlive it, and globals it changed are put back."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import PATIENCE, children_of
+
+SIGNALS = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGCHLD] if hasattr(signal, "SIGCHLD") else [])
+
+
+def _helper_processes() -> set[int]:
+    """multiprocessing's own long-lived helpers (forkserver, resource tracker): not a test's leak."""
+    helpers = set()
+    for pid in children_of(os.getpid()):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"forkserver" in cmdline or b"resource_tracker" in cmdline:
+            helpers.add(pid)
+    return helpers
+
+
+def _set_event_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop set for this thread, if any, without creating one (private on 3.10-3.13)."""
+    local = getattr(asyncio.get_event_loop_policy(), "_local", None)
+    return getattr(local, "_loop", None)
+
+
+@pytest.fixture(autouse=True)
+def no_leaks() -> Iterator[None]:
+    threads_before = set(threading.enumerate())
+    children_before = set(children_of(os.getpid()))
+    interval = sys.getswitchinterval()
+    start_method = multiprocessing.get_start_method(allow_none=True)
+    handlers = {sig: signal.getsignal(sig) for sig in SIGNALS}
+    yield
+    sys.setswitchinterval(interval)
+    multiprocessing.set_start_method(start_method, force=True)
+    for sig, handler in handlers.items():
+        if handler is not None:
+            signal.signal(sig, handler)
+    leaks = []
+    for thread in set(threading.enumerate()) - threads_before:
+        thread.join(PATIENCE)  # a thread on its way out gets time to finish; a stuck one does not
+        if thread.is_alive():
+            leaks.append(f"thread {thread!r}")
+    multiprocessing.active_children()  # reaps finished multiprocessing children
+    new_children = set(children_of(os.getpid())) - children_before - _helper_processes()
+    for pid in new_children:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        leaks.append(f"child process {pid}")
+    loop = _set_event_loop()
+    if loop is not None and not loop.is_closed():
+        loop.close()
+        leaks.append(f"open event loop {loop!r}")
+    assert not leaks, f"the test left behind: {', '.join(leaks)}"

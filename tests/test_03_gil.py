@@ -1,0 +1,478 @@
+"""Processes, threads and the GIL: the ten points of the chapter, and free-threaded builds."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ctypes
+import faulthandler
+import hashlib
+import json
+import multiprocessing
+import os
+import select
+import socket
+import socketserver
+import statistics
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from spec.catalogue import gil_disabled_build, gil_enabled
+from tests.helpers import (
+    AT_MOST_ONE_CORE,
+    MORE_THAN_ONE_CORE,
+    PATIENCE,
+    Probe,
+    burn,
+    cores_used_by_processes,
+    cpus,
+    join,
+    loops_for,
+    python,
+    run_sequential,
+    run_units,
+)
+
+claim = pytest.mark.claim
+serial = pytest.mark.serial
+GIL_OFF = gil_disabled_build() and not gil_enabled()
+
+# --- 1. Every interpreter is a process ---------------------------------------------------------
+
+
+@claim("GIL-1")
+def test_multiprocessing_and_process_pools_run_python_in_other_processes(evidence):
+    """Each running Python interpreter is a process: ``multiprocessing`` and
+    ``ProcessPoolExecutor`` run our code in other interpreters, with other PIDs."""
+    context = multiprocessing.get_context()
+    with context.Pool(1) as pool:
+        pool_pid = pool.apply(os.getpid)
+        pool.close()
+        pool.join()
+    with concurrent.futures.ProcessPoolExecutor(1) as executor:
+        executor_pid, executor_python = executor.submit(_pid_and_executable).result(PATIENCE)
+    evidence.record(our_pid=os.getpid(), pool_pid=pool_pid, executor_pid=executor_pid)
+    assert pool_pid != os.getpid()
+    assert executor_pid != os.getpid()
+    assert os.path.realpath(executor_python) == os.path.realpath(sys.executable)
+
+
+def _pid_and_executable() -> tuple[int, str]:
+    return os.getpid(), sys.executable
+
+
+@claim("GIL-1")
+def test_subprocess_runs_any_program_whatever_its_language(evidence):
+    """``subprocess`` starts any program, not just Python: here the shell reports its own PID and binary."""
+    shell = subprocess.run(
+        ["sh", "-c", "echo $$; readlink /proc/$$/exe || echo unknown"],
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+        check=True,
+    )
+    pid, exe = shell.stdout.split()
+    evidence.record(program=exe)
+    assert int(pid) != os.getpid()
+    assert os.path.realpath(exe) != os.path.realpath(sys.executable)
+
+
+# --- 2. One thread runs the program, and the collector --------------------------------------
+
+GC_PROBE = r"""
+import gc, json, os, threading
+def counts():
+    return threading.active_count(), len(os.listdir("/proc/self/task"))
+seen = []
+gc.callbacks.append(lambda phase, info: phase == "start" and seen.append((threading.get_ident(), *counts())))
+at_start = counts()
+def allocate():
+    for _ in range(20_000):
+        node = []
+        node.append(node)  # a cycle: only the collector can free it
+worker = threading.Thread(target=allocate)
+worker.start()
+worker.join()
+print(json.dumps({"at_start": at_start, "worker": worker.ident, "seen": seen}))
+"""
+
+
+@claim("GIL-2")
+def test_a_fresh_interpreter_has_one_thread_which_also_runs_the_collector(evidence):
+    """A new interpreter runs the program on exactly one thread; the garbage collector has no
+    thread of its own: a collection runs on the thread whose allocations triggered it."""
+    result = python("-I", "-c", GC_PROBE, timeout=PATIENCE)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    idents = {ident for ident, _, _ in report["seen"]}
+    evidence.record(threads_at_start=report["at_start"], collections=len(report["seen"]))
+    assert report["at_start"] == [1, 1], "Python threads and OS threads in a fresh interpreter"
+    assert report["seen"], "the allocations did not trigger a single collection"
+    assert idents == {report["worker"]}, "a collection ran on a thread other than the allocating one"
+    assert all(counts == [2, 2] for _, *counts in report["seen"]), "a collection added a thread"
+
+
+# --- 3, 9, 10 and free-threading: CPU-bound threads against processes --------------------------
+
+WORK_SECONDS = 0.25  # per unit: long enough to dwarf hand-over slop, short enough to repeat
+
+
+@pytest.fixture(scope="module")
+def loops() -> int:
+    return loops_for(WORK_SECONDS)
+
+
+@serial
+@claim("GIL-3")
+def test_cpu_bound_threads_use_one_core_at_most(evidence, loops):
+    """Only one thread can hold the GIL, so pure-Python threads burning CPU together use about
+    one core, however many there are: their summed CPU time does not exceed the wall time."""
+    if GIL_OFF:
+        evidence.not_applicable("the GIL is disabled on this build: see GIL-FT")
+        return
+    threads = run_units("thread", 2, loops)
+    evidence.record(thread_cores=threads.cores)
+    assert threads.cores <= AT_MOST_ONE_CORE
+    # Control: the same instrument sees processes doing the same work use more than one core.
+    processes = cores_used_by_processes(evidence, 2, loops)
+    evidence.record(process_cores=processes.cores)
+
+
+@serial
+@claim("GIL-9")
+def test_cpu_bound_threads_are_no_faster_than_sequential_code(evidence, loops):
+    """Two threads burning CPU take at least as long as doing both jobs one after the other."""
+    if GIL_OFF:
+        evidence.not_applicable("the GIL is disabled on this build: see GIL-FT")
+        return
+    # Interleaved, and the best of each kept: noise only ever adds time.
+    runs = [(run_sequential(2, loops).wall, run_units("thread", 2, loops).wall) for _ in range(3)]
+    sequential, threaded = min(s for s, _ in runs), min(t for _, t in runs)
+    evidence.record(sequential_s=sequential, threads_s=threaded, speedup=sequential / threaded)
+    # Two threads in parallel would take about half the time (speed-up 2); under the GIL they
+    # take about the same. 20% allowance for run-to-run noise of the CPU itself.
+    assert threaded >= 0.8 * sequential
+
+
+@serial
+@claim("GIL-10")
+def test_cpu_bound_work_needs_processes_to_use_several_cores(evidence, loops):
+    """On two free cores, two processes run CPU-bound Python in parallel and come close to twice
+    the sequential speed, where two threads do not."""
+    processes = cores_used_by_processes(evidence, 2, loops)
+    sequential = run_sequential(2, loops).wall
+    evidence.record(process_cores=processes.cores, speedup=sequential / processes.wall)
+    assert processes.wall < 0.8 * sequential, "two processes on two busy cores should take clearly less time"
+    if not GIL_OFF:  # control: threads on the same work stay on one core
+        threads = run_units("thread", 2, loops)
+        evidence.record(thread_cores=threads.cores)
+        assert threads.cores <= AT_MOST_ONE_CORE
+
+
+@serial
+@claim("GIL-FT")
+def test_free_threaded_builds_run_cpu_bound_threads_in_parallel(evidence, loops):
+    """With the GIL disabled (3.13t and later), CPU-bound threads use several cores and beat
+    sequential code; with the GIL on, they do not: the build decides, and is detected."""
+    evidence.record(
+        observed=f"Py_GIL_DISABLED={int(gil_disabled_build())}, GIL enabled={gil_enabled()}",
+    )
+    threads = run_units("thread", 2, loops)
+    evidence.record(thread_cores=threads.cores)
+    if not GIL_OFF:
+        evidence.not_applicable("this build runs with the GIL; the GIL behaviour is asserted instead")
+        assert threads.cores <= AT_MOST_ONE_CORE
+        return
+    if cpus() < 2:
+        evidence.not_demonstrable(f"this process may run on {cpus()} CPU only (affinity)")
+    best = max(threads.cores, *(run_units("thread", 2, loops).cores for _ in range(2)))
+    evidence.record(thread_cores=best)
+    assert best > MORE_THAN_ONE_CORE
+
+
+# --- 4. The switch interval ------------------------------------------------------------------
+
+
+@claim("GIL-4")
+def test_the_default_switch_interval_is_five_milliseconds(evidence):
+    """A fresh interpreter asks the running thread to drop the GIL every 0.005 s by default
+    (read in a new process: plugins and tests may have changed ours)."""
+    fresh = python("-I", "-c", "import sys; print(sys.getswitchinterval())", timeout=PATIENCE)
+    evidence.record(default_interval=float(fresh.stdout))
+    assert float(fresh.stdout) == 0.005
+    sys.setswitchinterval(0.02)
+    assert sys.getswitchinterval() == pytest.approx(0.02)
+
+
+def _sleep_overruns(interval: float, samples: int = 15) -> float:
+    """Median extra time a thread waking from 1 ms sleeps spends getting the GIL back from a
+    thread that runs pure Python without pause."""
+    sys.setswitchinterval(interval)
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            burn(1000)
+
+    hog = threading.Thread(target=spin)
+    hog.start()
+    overruns = []
+    try:
+        for _ in range(samples):
+            t0 = time.perf_counter()
+            time.sleep(0.001)
+            overruns.append(time.perf_counter() - t0 - 0.001)
+    finally:
+        stop.set()
+        join(hog)
+    return statistics.median(overruns)
+
+
+@serial
+@claim("GIL-4")
+def test_a_waiting_thread_waits_about_one_switch_interval(evidence):
+    """How long a thread waits for the GIL held by a CPU-bound thread follows the switch
+    interval: it asks, waits one interval, then the holder is made to let go."""
+    if GIL_OFF:
+        evidence.not_applicable("the GIL is disabled: no thread waits for it")
+        return
+    short = _sleep_overruns(0.002)
+    long = _sleep_overruns(0.020)
+    evidence.record(overrun_at_2ms=short, overrun_at_20ms=long, ratio=long / short)
+    # The waiter cannot get the GIL before one interval has passed (minus 10% timer slop)...
+    assert long >= 0.9 * 0.020
+    assert short >= 0.9 * 0.002
+    # ...and the wait scales with the interval (10x apart; noise adds to the short one most).
+    assert long / short >= 3
+
+
+# --- 5 and 6. C code that releases the GIL, and code that keeps it ---------------------------
+
+
+def _gap_during(call: Callable[[], object]) -> tuple[float, float]:
+    """Run ``call`` beside a probe thread: (how long it took, the probe's longest pause)."""
+    with Probe() as probe:
+        t0 = time.perf_counter()
+        call()
+        t1 = time.perf_counter()
+    return t1 - t0, probe.largest_gap(t0, t1)
+
+
+HOLD = 0.2  # seconds each GIL-holding or GIL-releasing call lasts
+
+
+def _libc(loader: type[ctypes.CDLL]) -> ctypes.CDLL:
+    return loader(None)  # the symbols already in this process: libc's usleep
+
+
+@serial
+@claim("GIL-5")
+@pytest.mark.parametrize(
+    "name, call",
+    [
+        ("ctypes.PyDLL usleep", lambda: _libc(ctypes.PyDLL).usleep(int(HOLD * 1e6))),
+        ("sum over a large range", lambda: sum(range(20_000_000))),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_c_code_that_keeps_the_gil_freezes_every_other_thread(evidence, name, call):
+    """C code that does not release the GIL (a ``PyDLL`` call, a long C loop) stops every other
+    Python thread for as long as it runs: the probe thread's longest pause is the whole call."""
+    took, gap = _gap_during(call)
+    evidence.record(**{f"{name}: call_s": took, f"{name}: probe_gap_s": gap})
+    assert took > 0.05, "the call was too short to tell"
+    assert gap >= 0.9 * took  # 10% for the probe's own hand-over at both ends
+
+
+BIG = os.urandom(32 * 1024 * 1024)
+
+
+@serial
+@claim("GIL-5", "GIL-6")
+@pytest.mark.parametrize(
+    "name, call",
+    [
+        ("ctypes.CDLL usleep", lambda: _libc(ctypes.CDLL).usleep(int(HOLD * 1e6))),
+        ("time.sleep", lambda: time.sleep(HOLD)),
+        ("select", lambda: select.select([], [], [], HOLD)),
+        ("hashlib.sha256 of 8x32 MiB", lambda: [hashlib.sha256(BIG).digest() for _ in range(8)]),
+        ("zlib.compress of 8 MiB", lambda: zlib.compress(BIG[: 8 * 1024 * 1024], 1)),
+        ("pipe read", lambda: _read_delayed(HOLD)),
+        ("socket recv", lambda: _recv_delayed(HOLD)),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_c_code_that_releases_the_gil_leaves_other_threads_running(evidence, name, call):
+    """Blocking system calls and heavy C functions that release the GIL (sleep, select, file and
+    socket I/O, hashlib, zlib, a ``CDLL`` call) let another thread keep running meanwhile."""
+    took, gap = _gap_during(call)
+    evidence.record(**{f"{name}: call_s": took, f"{name}: probe_gap_s": gap})
+    assert took > 0.05, "the call was too short to tell"
+    # Released: the probe pauses only for scheduling hiccups, far less than half the call.
+    assert gap < 0.5 * took
+
+
+def _read_delayed(delay: float) -> bytes:
+    """os.read on a pipe whose writer is a timer: blocked in read(2) until it writes."""
+    r, w = os.pipe()
+    timer = threading.Timer(delay, os.write, (w, b"x"))
+    timer.start()
+    try:
+        return os.read(r, 1)
+    finally:
+        join(timer)
+        os.close(r)
+        os.close(w)
+
+
+def _recv_delayed(delay: float) -> bytes:
+    a, b = socket.socketpair()
+    timer = threading.Timer(delay, b.sendall, (b"x",))
+    timer.start()
+    try:
+        with a, b:
+            return a.recv(1)
+    finally:
+        join(timer)
+
+
+@serial
+@claim("GIL-6")
+def test_threads_blocked_in_sleep_overlap(evidence):
+    """N threads each sleeping d seconds finish in about d, not N times d: sleep releases the
+    GIL. Control: the same wait made while holding the GIL (``PyDLL`` usleep) serialises them."""
+    count, delay = 5, 0.1
+
+    def together(wait: Callable[[], object]) -> float:
+        threads = [threading.Thread(target=wait) for _ in range(count)]
+        t0 = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            join(thread)
+        return time.perf_counter() - t0
+
+    overlapped = together(lambda: time.sleep(delay))
+    serialised = together(lambda: _libc(ctypes.PyDLL).usleep(int(delay * 1e6)))
+    evidence.record(threads=count, delay_s=delay, sleeping_s=overlapped, gil_holding_s=serialised)
+    assert delay <= overlapped < 0.5 * count * delay  # half of N*d: far above scheduling noise
+    assert serialised >= 0.9 * count * delay
+
+
+# --- 7. Threads below the C API --------------------------------------------------------------
+
+
+def _os_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def _native_thread(routine: str, arg: int) -> Callable[[], None]:
+    """Start libc's ``routine(arg)`` on a thread made by ``pthread_create``; return its joiner."""
+    libc = ctypes.CDLL(None)
+    libc.pthread_create.argtypes = [ctypes.POINTER(ctypes.c_ulong), ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    libc.pthread_join.argtypes = [ctypes.c_ulong, ctypes.c_void_p]
+    tid = ctypes.c_ulong()
+    start = ctypes.cast(getattr(libc, routine), ctypes.c_void_p)
+    assert libc.pthread_create(ctypes.byref(tid), None, start, arg) == 0
+    return lambda: None if libc.pthread_join(tid, None) == 0 else pytest.fail("pthread_join failed")
+
+
+@claim("GIL-7")
+def test_c_code_can_run_threads_that_python_does_not_know(evidence):
+    """Code below the C API can start threads of its own: the OS counts them, ``threading``
+    does not list them (faulthandler's watchdog, and a thread made with ``pthread_create``)."""
+    if not Path("/proc/self/task").is_dir():
+        evidence.not_demonstrable("counting OS threads needs Linux /proc")
+    python_before, os_before = threading.active_count(), _os_threads()
+    faulthandler.dump_traceback_later(PATIENCE * 6)
+    try:
+        python_during, os_during = threading.active_count(), _os_threads()
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    joiner = _native_thread("usleep", 200_000)  # the thread's argument, a pointer, read as microseconds
+    native_counts = threading.active_count(), _os_threads()
+    joiner()
+    evidence.record(os_threads=[os_before, os_during, native_counts[1]], python_threads=[python_before, python_during])
+    assert python_during == python_before and os_during == os_before + 1
+    assert native_counts == (python_before, os_before + 1)
+    assert _os_threads() == os_before, "control: the counts come back once the native threads end"
+
+
+@claim("GIL-7")
+def test_a_native_thread_writes_into_a_buffer_while_python_threads_run(evidence):
+    """A thread Python does not know writes straight into the memory behind a ``bytearray``
+    (libc's ``time()`` run by ``pthread_create``), with no Python object changing hands."""
+    buffer = bytearray(8)  # control: zero before the native thread runs
+    address = ctypes.addressof((ctypes.c_char * 8).from_buffer(buffer))
+    with Probe() as probe:
+        t0 = time.perf_counter()
+        _native_thread("time", address)()  # time(t) stores the time at *t
+        t1 = time.perf_counter()
+    written = struct.unpack("q", bytes(buffer))[0]
+    evidence.record(written=written, probe_stamps_during=len([t for t in probe.stamps if t0 <= t <= t1]))
+    assert buffer != bytearray(8)
+    assert abs(written - time.time()) < 60, "the buffer holds the current time, as time() writes it"
+
+
+# --- 8. Network I/O ---------------------------------------------------------------------------
+
+REPLY_DELAY = 0.2
+
+
+class _SlowEcho(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        data = self.request.recv(64)
+        time.sleep(REPLY_DELAY)
+        self.request.sendall(data)
+
+
+@pytest.fixture
+def slow_server() -> Iterator[tuple[str, int]]:
+    """A loopback server that answers each request after REPLY_DELAY seconds."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SlowEcho)
+    server.daemon_threads = False
+    server.block_on_close = True  # server_close() joins the handler threads
+    runner = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    runner.start()
+    try:
+        yield server.server_address[:2]
+    finally:
+        server.shutdown()
+        server.server_close()
+        join(runner)
+
+
+def _ask(address: tuple[str, int]) -> bytes:
+    with socket.create_connection(address, timeout=PATIENCE) as conn:
+        conn.sendall(b"ping")
+        return conn.recv(64)
+
+
+@claim("GIL-8")
+def test_threads_waiting_on_a_slow_server_overlap(evidence, slow_server):
+    """Requests to a slow server made from N threads finish in about one reply time, because
+    the threads spend it waiting in socket calls that release the GIL. Control: the same N
+    requests made one after another take N reply times."""
+    count = 5
+    answers: list[bytes] = []
+    threads = [threading.Thread(target=lambda: answers.append(_ask(slow_server))) for _ in range(count)]
+    t0 = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        join(thread)
+    threaded = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sequential_answers = [_ask(slow_server) for _ in range(count)]
+    sequential = time.perf_counter() - t0
+    evidence.record(requests=count, reply_s=REPLY_DELAY, threaded_s=threaded, sequential_s=sequential)
+    assert answers == sequential_answers == [b"ping"] * count
+    assert REPLY_DELAY <= threaded < 0.5 * count * REPLY_DELAY
+    assert sequential >= count * REPLY_DELAY

@@ -74,10 +74,12 @@ class Probe:
 
 
 def python(*args: str, timeout: float = 60, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    """Run this interpreter in a child process with ``args``, from the project root."""
-    return subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False, **kwargs
-    )
+    """Run this interpreter in a child process with ``args``, from the project root.
+
+    The output is decoded as is: text mode would turn the spinners' carriage returns into newlines.
+    """
+    result = subprocess.run([sys.executable, *args], capture_output=True, timeout=timeout, cwd=ROOT, check=False, **kwargs)
+    return subprocess.CompletedProcess(result.args, result.returncode, result.stdout.decode(), result.stderr.decode())
 
 
 def spinners_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

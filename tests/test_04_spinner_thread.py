@@ -1,0 +1,240 @@
+"""Spinner with threads: the animation, the event that stops it, and the thread's repr."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+
+import pyte
+import pytest
+
+from spinners import thread_spinner
+from spinners.animation import FRAMES, spin
+from spinners.work import slow
+from tests.helpers import PATIENCE, ROOT, frames_in, join, python, wait_until
+
+claim = pytest.mark.claim
+
+
+def render(output: str, columns: int = 40) -> list[str]:
+    """What a terminal shows after receiving ``output``: its non-empty lines."""
+    screen = pyte.Screen(columns, 5)
+    pyte.Stream(screen).feed(output.replace("\n", "\r\n"))
+    return [line.rstrip() for line in screen.display if line.strip()]
+
+
+def spin_briefly(frames: int, interval: float = 0.01, msg: str = "thinking!") -> str:
+    """Run ``spin`` on a thread until it has drawn ``frames`` frames; return all it wrote."""
+    out = io.StringIO()
+    done = threading.Event()
+    spinner = threading.Thread(target=spin, args=(msg, done, interval, out))
+    spinner.start()
+    wait_until(lambda: len(frames_in(out.getvalue())) >= frames, f"{frames} frames")
+    done.set()
+    join(spinner)
+    return out.getvalue()
+
+
+@claim("ST-1")
+def test_frames_cycle_through_the_four_characters_and_overwrite_each_other(evidence):
+    """Each frame is ``\\r<char> <message>``; the characters go ``\\ | / -`` and round again; on a
+    terminal each frame overwrites the last, so only one is ever visible."""
+    output = spin_briefly(9)
+    frames = frames_in(output)
+    evidence.record(frames_drawn=len(frames), first=frames[:5])
+    assert output.startswith("\r\\ thinking!")
+    assert [frame[0] for frame in frames] == list(itertools.islice(itertools.cycle(FRAMES), len(frames)))
+    assert all(frame == f"{frame[0]} thinking!" for frame in frames)
+    visible = [render(output[: end + 1]) for end, char in enumerate(output) if char == "!"]
+    assert all(len(lines) == 1 for lines in visible), "a terminal shows one frame at a time"
+    # Control: without the carriage returns the same frames pile up on the line.
+    assert len(render(output.replace("\r", ""))[0]) > len("\\ thinking!")
+
+
+# Block-buffered standard streams, as a program run with its output piped normally has them.
+BUFFERED = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+
+NO_FLUSH_SPINNER = """
+import sys, time
+for char in "\\\\|/-":
+    sys.stdout.write(f"\\r{char} thinking!")   # no flush
+sys.stderr.write("written\\n"); sys.stderr.flush()
+time.sleep(0.3)
+"""
+
+
+@claim("ST-2")
+def test_every_frame_reaches_a_block_buffered_pipe_at_once(evidence):
+    """Frames are flushed as written, so a reader at the other end of a pipe (block-buffered)
+    sees the first one while the program is still running. Control: frames written without a
+    flush stay in the writer's buffer until it exits."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "spinners", "thread", "--delay", "1", "--interval", "0.05"],
+        stdout=subprocess.PIPE, cwd=ROOT, env=BUFFERED,
+    )
+    try:
+        assert child.stdout is not None
+        seen = b""
+        while b"thinking!" not in seen:
+            ready, _, _ = select.select([child.stdout], [], [], PATIENCE)
+            assert ready, "no frame reached the pipe"
+            seen += child.stdout.read1(4096)  # type: ignore[attr-defined]
+        still_running = child.poll() is None
+    finally:
+        child.communicate(timeout=PATIENCE)
+    assert still_running, "the first frame arrived only when the program ended"
+    # Control
+    control = subprocess.Popen(
+        [sys.executable, "-c", NO_FLUSH_SPINNER], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=BUFFERED
+    )
+    try:
+        assert control.stderr is not None and control.stdout is not None
+        assert control.stderr.readline() == b"written\n"
+        early, _, _ = select.select([control.stdout], [], [], 0.1)
+        late = control.communicate(timeout=PATIENCE)[0]
+    finally:
+        control.kill() if control.poll() is None else None
+    evidence.record(flushed_frame_before_exit=still_running, unflushed_frame_before_exit=bool(early))
+    assert not early and b"thinking!" in late
+
+
+@claim("ST-3")
+def test_event_wait_times_out_with_false_and_returns_true_once_set(evidence):
+    """``Event.wait(timeout)`` returns False after the timeout when nobody sets the event, and
+    True as soon as another thread sets it -- long before the timeout."""
+    event = threading.Event()
+    t0 = time.perf_counter()
+    timed_out = event.wait(0.05)
+    waited = time.perf_counter() - t0
+    threading.Timer(0.02, event.set).start()
+    t0 = time.perf_counter()
+    woken = event.wait(PATIENCE)
+    woke_after = time.perf_counter() - t0
+    evidence.record(timeout_wait_s=waited, set_wait_s=woke_after)
+    assert timed_out is False and waited >= 0.05
+    assert woken is True and woke_after < PATIENCE / 2
+
+
+@claim("ST-3")
+def test_the_spinner_draws_about_one_frame_per_interval(evidence):
+    """With the event as its clock, the spinner draws one frame per interval: never more (a wait
+    cannot end early), and not far fewer on a healthy machine."""
+    out = io.StringIO()
+    duration, interval = 0.5, 0.05
+    thread_spinner.supervisor(lambda: slow(duration), interval=interval, out=out)
+    frames = len(frames_in(out.getvalue()))
+    evidence.record(frames=frames, expected=duration / interval)
+    assert frames <= duration / interval + 2
+    assert frames >= 0.5 * duration / interval
+
+
+def _stop_latency(target, interval: float) -> float:
+    out = io.StringIO()
+    done = threading.Event()
+    spinner = threading.Thread(target=target, args=("thinking!", done, interval, out))
+    spinner.start()
+    wait_until(lambda: frames_in(out.getvalue()), "the first frame")
+    t0 = time.perf_counter()
+    done.set()
+    join(spinner)
+    latency = time.perf_counter() - t0
+    assert out.getvalue().endswith("\r"), "join() returned before the spinner blanked its line"
+    return latency
+
+
+def sleepy_spin(msg: str, done: threading.Event, interval: float, out: io.StringIO) -> None:
+    """Control: a spinner that sleeps a fixed interval and only then looks at the flag."""
+    status = ""
+    for char in itertools.cycle(FRAMES):
+        status = f"\r{char} {msg}"
+        out.write(status)
+        time.sleep(interval)
+        if done.is_set():
+            break
+    out.write("\r" + " " * len(status) + "\r")
+
+
+@claim("ST-4")
+def test_setting_the_event_stops_the_spinner_at_once(evidence):
+    """``done.set()`` wakes the spinner in its wait: it stops far sooner than one interval, and
+    ``join()`` returns only once it has stopped. Control: a spinner that sleeps a fixed interval
+    and then checks a flag stops nearly a whole interval late."""
+    interval = 0.5
+    prompt = _stop_latency(spin, interval)
+    late = _stop_latency(sleepy_spin, interval)
+    evidence.record(interval_s=interval, event_stop_s=prompt, sleeping_stop_s=late)
+    assert prompt < 0.2 * interval
+    assert late > 0.5 * interval  # the flag was set right after a frame: most of the sleep was left
+
+
+@claim("ST-5")
+def test_the_spinner_blanks_its_line_so_the_answer_starts_clean(evidence):
+    """When it stops, the spinner writes spaces over its last frame and returns the cursor, so
+    ``Answer: 42`` lands on a clean line."""
+    output = spin_briefly(3, msg="a rather long message")
+    assert output.endswith("\r" + " " * len("| a rather long message") + "\r")
+    screen = render(output + "Answer: 42\n")
+    evidence.record(screen=screen)
+    assert screen == ["Answer: 42"]
+    # Control: without the blanking, the tail of the last frame shows after the answer.
+    unblanked = output[: output.rindex("\r", 0, len(output) - 1)]
+    assert render(unblanked + "Answer: 42\n") != ["Answer: 42"]
+
+
+@claim("ST-6")
+def test_the_spinner_animates_while_the_main_thread_sleeps(evidence):
+    """While the main thread is blocked in ``time.sleep`` (which releases the GIL) the spinner
+    thread keeps drawing, and the supervisor returns the slow function's answer."""
+    out = io.StringIO()
+    result = thread_spinner.supervisor(lambda: slow(0.3), interval=0.02, out=out)
+    frames = frames_in(out.getvalue())
+    evidence.record(answer=result, frames=len(frames))
+    assert result == 42
+    assert len(frames) >= 3
+    assert out.getvalue().startswith("spinner object: <Thread(")
+
+
+@claim("ST-7")
+def test_a_threads_repr_shows_its_state(evidence):
+    """A thread's repr names it and shows ``initial`` before ``start()``, ``started`` while it
+    runs, and ``stopped`` after ``join()``."""
+    done = threading.Event()
+    spinner = threading.Thread(target=spin, args=("x", done, 0.01, io.StringIO()))
+    reprs = [repr(spinner)]
+    spinner.start()
+    reprs.append(repr(spinner))
+    done.set()
+    join(spinner)
+    reprs.append(repr(spinner))
+    evidence.record(reprs=reprs)
+    assert [r.rsplit(" ", 1)[-1] for r in reprs[:1]] == ["initial)>"]
+    assert ", started " in reprs[1] and reprs[1].startswith(f"<Thread({spinner.name}")
+    assert reprs[2].endswith("stopped)>") or ", stopped " in reprs[2]
+
+
+NAMES = """
+import threading
+from spinners.animation import spin
+first = threading.Thread(target=spin)
+other = threading.Thread(target=print)
+third = threading.Thread(target=spin)
+print(repr(first)); print(first.name); print(third.name)
+"""
+
+
+@claim("ST-7")
+def test_default_thread_names_count_threads_and_name_the_target(evidence):
+    """Default names come from one counter for the whole process, so a thread's number depends
+    on how many came before it; since 3.10 the name also carries the target's name."""
+    result = python("-c", NAMES, timeout=PATIENCE)
+    assert result.returncode == 0, result.stderr
+    first_repr, first, third = result.stdout.splitlines()
+    evidence.record(observed=f"first default name: {first!r}", repr=first_repr)
+    assert first_repr == "<Thread(Thread-1 (spin), initial)>"
+    assert (first, third) == ("Thread-1 (spin)", "Thread-3 (spin)")

@@ -1,0 +1,169 @@
+"""Spinner with processes: a child interpreter animates; a multiprocessing event stops it."""
+
+from __future__ import annotations
+
+import inspect
+import multiprocessing
+import os
+import pickle
+import sys
+import threading
+from multiprocessing import synchronize
+
+import pytest
+
+from spinners import process_spinner, thread_spinner
+from spinners.process_spinner import spin_in_child
+from tests.helpers import children_of, frames_in, join, spinners_cli, wait_until
+
+claim = pytest.mark.claim
+METHODS = multiprocessing.get_all_start_methods()
+
+
+@pytest.fixture(params=METHODS)
+def context(request: pytest.FixtureRequest) -> multiprocessing.context.BaseContext:
+    """Every process test runs once per start method this platform offers."""
+    return multiprocessing.get_context(request.param)
+
+
+@claim("SP-1", "SP-6")
+@pytest.mark.parametrize("method", METHODS)
+def test_the_process_spinner_animates_from_a_child_and_answers(evidence, method):
+    """Run as a program, the process spinner draws the same frames -- from a child process
+    writing to the standard output it inherited -- and prints the answer, under every start
+    method the platform offers."""
+    result = spinners_cli("process", "--delay", "0.4", "--interval", "0.05", "--start-method", method)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.split("\n")
+    frames = frames_in(lines[1])
+    evidence.record(**{f"frames_{method}": len(frames)})
+    assert lines[0].startswith("spinner object: <") and "initial>" in lines[0]
+    assert len(frames) >= 2
+    assert lines[1].endswith("\rAnswer: 42")
+    assert result.stderr == ""
+
+
+def _child_ids(queue) -> None:  # type: ignore[no-untyped-def]
+    parent = multiprocessing.parent_process()
+    queue.put((os.getpid(), os.getppid(), parent.pid if parent else None))
+
+
+@claim("SP-1", "SP-4")
+def test_the_child_is_another_process_whose_parent_is_the_supervisor(evidence, context):
+    """The spinner's process has a PID of its own, and its parent's PID is the supervisor's;
+    the repr shows the name, the parent's PID and the state: initial, started, stopped with
+    the exit code."""
+    queue = context.SimpleQueue()
+    child = context.Process(target=_child_ids, args=(queue,))
+    reprs = [repr(child)]
+    child.start()
+    reprs.append(repr(child))
+    pid, ppid, parent = queue.get()
+    join(child)
+    reprs.append(repr(child))
+    evidence.record(**{f"reprs_{context.get_start_method()}": reprs})
+    assert pid != os.getpid() and pid == child.pid
+    assert parent == os.getpid(), "multiprocessing names the supervisor as the parent"
+    if context.get_start_method() == "forkserver":
+        # The forkserver, a child of ours, forks the spinner: the OS names it as the parent.
+        assert ppid != os.getpid() and ppid in children_of(os.getpid())
+        evidence.record(forkserver="the OS parent is the fork server, a child of the supervisor")
+    else:
+        assert ppid == os.getpid()
+    kind, name, me = type(child).__name__, child.name, os.getpid()
+    assert reprs[0] == f"<{kind} name='{name}' parent={me} initial>"
+    assert reprs[1] in (f"<{kind} name='{name}' pid={pid} parent={me} started>", f"<{kind} name='{name}' pid={pid} parent={me} stopped exitcode=0>")
+    assert reprs[2] == f"<{kind} name='{name}' pid={pid} parent={me} stopped exitcode=0>"
+
+
+@claim("SP-2")
+def test_multiprocessing_event_is_a_factory_returning_a_synchronize_event(evidence, context):
+    """``multiprocessing.Event`` is a function, not a class; what it returns is a
+    ``multiprocessing.synchronize.Event`` -- the name to use in type hints. ``threading.Event``
+    is a class."""
+    event = context.Event()
+    evidence.record(factory=repr(multiprocessing.Event), returns=type(event).__module__ + "." + type(event).__name__)
+    assert not inspect.isclass(multiprocessing.Event) and callable(multiprocessing.Event)
+    assert isinstance(event, synchronize.Event)
+    assert inspect.isclass(threading.Event)
+    with pytest.raises(TypeError):
+        isinstance(event, multiprocessing.Event)  # type: ignore[arg-type]  # not a class
+
+
+@claim("SP-2", "SP-3")
+def test_a_multiprocessing_event_stops_the_child(evidence, context):
+    """Set in the parent, a multiprocessing event reaches the child at once: it stops."""
+    done = context.Event()
+    child = context.Process(target=spin_in_child, args=("x", done, 0.02))
+    child.start()
+    done.set()
+    join(child)
+    assert child.exitcode == 0
+
+
+@claim("SP-3")
+def test_a_threading_event_cannot_stop_a_child_process(evidence, context):
+    """A ``threading.Event`` does not cross into a child: under fork the child waits on its own
+    copy, which the parent's ``set()`` never touches; under spawn and forkserver it cannot even be
+    pickled to be sent."""
+    done = threading.Event()
+    child = context.Process(target=spin_in_child, args=("x", done, 0.02))
+    if context.get_start_method() != "fork":
+        with pytest.raises(TypeError, match="pickle"):
+            child.start()
+        evidence.record(**{context.get_start_method(): "refused to pickle threading.Event"})
+        return
+    child.start()
+    try:
+        wait_until(child.is_alive, "the child to start")
+        done.set()
+        # A multiprocessing event stops the child within milliseconds (test above); a quarter
+        # second later this one must still be spinning.
+        child.join(0.25)
+        still_running = child.is_alive()
+    finally:
+        child.terminate()
+        join(child)
+    evidence.record(fork="still running 0.25 s after set()" if still_running else "stopped")
+    assert still_running
+
+
+@claim("SP-5")
+def test_the_two_supervisors_differ_only_in_unit_and_event(evidence):
+    """The thread and process supervisors are the same code but for the execution unit and the
+    event factory; the two share their basic API, and multiprocessing offers much more."""
+    thread_src = inspect.getsource(thread_spinner.supervisor)
+    process_src = inspect.getsource(process_spinner.supervisor)
+    for line in ("spinner.start()", "return work()", "done.set()", "spinner.join()"):
+        assert line in thread_src and line in process_src
+    assert "Thread(" in thread_src and "Event()" in thread_src
+    assert ".Process(" in process_src and ".Event()" in process_src
+    for name in ("start", "join", "is_alive", "name", "daemon"):
+        assert hasattr(threading.Thread, name) and hasattr(multiprocessing.Process, name)
+    for name in ("set", "wait", "is_set", "clear"):
+        assert hasattr(threading.Event, name) and hasattr(synchronize.Event, name)
+    only_processes = ["Pipe", "Queue", "Pool", "Manager", "Array", "Value", "get_start_method", "shared_memory"]
+    __import__("multiprocessing.shared_memory")
+    evidence.record(public_names_multiprocessing=len(dir(multiprocessing)), public_names_threading=len(dir(threading)))
+    assert all(hasattr(multiprocessing, name) for name in only_processes)
+    assert not any(hasattr(threading, name) for name in only_processes)
+
+
+@claim("SP-6")
+def test_the_default_start_method_is_the_platforms(evidence):
+    """Linux forked its children until 3.14, which made forkserver the default; macOS and
+    Windows start them with spawn."""
+    default = multiprocessing.get_context().get_start_method()
+    evidence.record(observed=f"default start method on {sys.platform}: {default}", offered=METHODS)
+    if sys.platform.startswith("linux"):
+        assert default == ("forkserver" if sys.version_info >= (3, 14) else "fork")
+    else:
+        assert default == "spawn"
+
+
+@claim("SP-6")
+def test_spawn_needs_a_picklable_importable_target(evidence):
+    """Under spawn the target travels pickled, by name: a lambda cannot be sent."""
+    child = multiprocessing.get_context("spawn").Process(target=lambda: None)
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        child.start()

@@ -1,0 +1,129 @@
+"""A homegrown process pool: every number reported once; processes scale, threads do not."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import queue
+import time
+
+import pytest
+
+from spinners import prime_pool
+from spinners.prime_pool import SMALL, PrimeResult, check, run_pool, run_sequential
+from tests.helpers import PATIENCE, cores_used_by_processes, cpus, join, loops_for, wait_until
+
+claim = pytest.mark.claim
+serial = pytest.mark.serial
+SLOW_NUMBER = 1_000_000_007
+
+
+def slow_check(n: int) -> PrimeResult:
+    """A check that dawdles on one number: the worker that draws it is the slow one."""
+    if n == SLOW_NUMBER:
+        time.sleep(0.3)
+    return check(n)
+
+
+def worker_until_queue_looks_empty(jobs, results) -> None:  # type: ignore[no-untyped-def]
+    """The broken design's worker: no sentinel, it stops when the job queue looks empty."""
+    while True:
+        try:
+            n = jobs.get_nowait()
+        except queue.Empty:
+            return
+        results.put(slow_check(n))
+
+
+@claim("POOL-1")
+@pytest.mark.parametrize("start_method", multiprocessing.get_all_start_methods())
+def test_every_number_is_reported_exactly_once_even_with_a_slow_worker(evidence, start_method):
+    """Workers stop on one ``0`` sentinel each and sign off with a ``0`` result; the collector
+    waits for every sign-off, so each number is reported exactly once -- also when one worker is
+    slow on purpose."""
+    results = run_pool(SMALL, 2, "process", start_method, checker=slow_check)
+    evidence.record(**{f"reported_{start_method}": len(results)})
+    assert sorted(r.n for r in results) == sorted(SMALL)
+    assert all(r.prime is SMALL[r.n] for r in results)
+
+
+@claim("POOL-1")
+def test_a_collector_that_stops_at_an_empty_queue_loses_the_slow_workers_answer(evidence):
+    """Control: the design that stops when the job queue looks empty (workers and collector
+    alike) loses the answer a slow worker is still computing when the last job is taken."""
+    context = multiprocessing.get_context()
+    jobs, results = context.Queue(), context.Queue()
+    numbers = [SLOW_NUMBER, 2, 3, 5, 7, 9, 11, 13]  # the fast ones take microseconds, the slow one 0.3 s
+    for n in numbers:
+        jobs.put(n)
+    jobs.close()
+    jobs.join_thread()  # every job is in the pipe before a worker looks, and no feeder thread is left
+    workers = [context.Process(target=worker_until_queue_looks_empty, args=(jobs, results)) for _ in range(2)]
+    for unit in workers:
+        unit.start()
+    wait_until(jobs.empty, "the job queue to look empty")
+    early = []
+    while len(early) < len(numbers) - 1:  # everything but the slow answer comes at once
+        early.append(results.get(timeout=PATIENCE))
+    with contextlib.suppress(queue.Empty):
+        early.append(results.get(timeout=0.05))
+    late = results.get(timeout=PATIENCE)  # ...which the broken collector has already stopped waiting for
+    for unit in workers:
+        join(unit)
+    evidence.record(reported_by_broken_collector=len(early), numbers=len(numbers))
+    assert SLOW_NUMBER not in {r.n for r in early} and late.n == SLOW_NUMBER
+
+
+@serial
+@claim("POOL-2", "J-2")
+def test_two_processes_come_close_to_halving_the_time(evidence):
+    """With two workers on two free cores the pool takes little more than half the sequential
+    time. Pinned to one CPU, it does not: parallelism needs cores."""
+    numbers = [n for n in SMALL if n > 10**12] * 6  # about a second of checks in all
+    _, sequential = _timed(lambda: run_sequential(numbers))
+    if cpus() >= 2:
+        cores_used_by_processes(evidence, 2, loops_for(0.2))  # are two cores free? (or not demonstrable)
+        _, pooled = _timed(lambda: run_pool(numbers, 2, "process"))
+        evidence.record(sequential_s=sequential, two_processes_s=pooled, speedup=sequential / pooled)
+        assert pooled < 0.7 * sequential  # 0.5 is the limit; start-up and a last long number add
+    pinned = _pinned_speedup(numbers[: len(numbers) // 3])
+    evidence.record(speedup_on_one_cpu=pinned)
+    assert pinned < 1.2, "on one CPU two processes cannot beat one"
+
+
+def _pinned_speedup(numbers: list[int]) -> float:
+    """Sequential over pooled time, the whole pool pinned to one CPU (inherited by the workers)."""
+    mine = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(mine)})
+    try:
+        _, sequential = _timed(lambda: run_sequential(numbers))
+        _, pooled = _timed(lambda: run_pool(numbers, 2, "process"))
+    finally:
+        os.sched_setaffinity(0, mine)
+    return sequential / pooled
+
+
+@serial
+@claim("POOL-3")
+def test_the_pool_on_threads_is_no_faster_than_sequential(evidence):
+    """The same pool on two threads takes at least as long as checking the numbers in turn."""
+    numbers = [n for n in SMALL if n > 10**12] * 2
+    runs = [(_timed(lambda: run_sequential(numbers))[1], _timed(lambda: run_pool(numbers, 2, "thread"))[1]) for _ in range(2)]
+    sequential, threaded = min(s for s, _ in runs), min(t for _, t in runs)
+    evidence.record(sequential_s=sequential, two_threads_s=threaded, speedup=sequential / threaded)
+    assert threaded >= 0.8 * sequential  # parallel threads would take about half
+
+
+def _timed(work):  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    result = work()
+    return result, time.perf_counter() - t0
+
+
+def test_the_runners_agree_and_an_unknown_runner_is_refused():
+    assert {r.n: r.prime for r in run_sequential(SMALL)} == SMALL
+    assert {r.n: r.prime for r in run_pool(SMALL, 3, "thread")} == SMALL
+    with pytest.raises(ValueError, match="unknown runner"):
+        run_pool(SMALL, 1, "fiber")
+    assert prime_pool.RUNNERS == ("sequential", "thread", "process")

@@ -32,10 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     report_dir = Path(args.report_dir).resolve()
     partial = report_dir / f"claims-{catalogue.interpreter_tag()}.json"
     partial.unlink(missing_ok=True)
-    base = [sys.executable, "-m", "pytest", "--report-dir", str(report_dir)]
+    # "--option=value": a separate value that is a path would make pytest take it for the rootdir
+    base = [sys.executable, "-m", "pytest", f"--report-dir={report_dir}"]
     passes = [
         ("parallel", [*base, "-n", args.workers, "-m", "not serial", *pytest_args]),
-        ("serial", [*base, "-p", "no:xdist", "-m", "serial", "--merge-results", str(partial), *pytest_args]),
+        ("serial", [*base, "-p", "no:xdist", "-m", "serial", f"--merge-results={partial}", *pytest_args]),
     ]
     codes = []
     started = time.perf_counter()

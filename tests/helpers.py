@@ -78,7 +78,9 @@ def python(*args: str, timeout: float = 60, **kwargs: Any) -> subprocess.Complet
 
     The output is decoded as is: text mode would turn the spinners' carriage returns into newlines.
     """
-    result = subprocess.run([sys.executable, *args], capture_output=True, timeout=timeout, cwd=ROOT, check=False, **kwargs)
+    result = subprocess.run(
+        [sys.executable, *args], capture_output=True, timeout=timeout, cwd=ROOT, check=False, **kwargs
+    )
     return subprocess.CompletedProcess(result.args, result.returncode, result.stdout.decode(), result.stderr.decode())
 
 

@@ -76,7 +76,9 @@ def test_every_frame_reaches_a_block_buffered_pipe_at_once(evidence):
     flush stay in the writer's buffer until it exits."""
     child = subprocess.Popen(
         [sys.executable, "-m", "spinners", "thread", "--delay", "1", "--interval", "0.05"],
-        stdout=subprocess.PIPE, cwd=ROOT, env=BUFFERED,
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+        env=BUFFERED,
     )
     try:
         assert child.stdout is not None

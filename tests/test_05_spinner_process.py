@@ -72,7 +72,10 @@ def test_the_child_is_another_process_whose_parent_is_the_supervisor(evidence, c
         assert ppid == os.getpid()
     kind, name, me = type(child).__name__, child.name, os.getpid()
     assert reprs[0] == f"<{kind} name='{name}' parent={me} initial>"
-    assert reprs[1] in (f"<{kind} name='{name}' pid={pid} parent={me} started>", f"<{kind} name='{name}' pid={pid} parent={me} stopped exitcode=0>")
+    assert reprs[1] in (
+        f"<{kind} name='{name}' pid={pid} parent={me} started>",
+        f"<{kind} name='{name}' pid={pid} parent={me} stopped exitcode=0>",
+    )
     assert reprs[2] == f"<{kind} name='{name}' pid={pid} parent={me} stopped exitcode=0>"
 
 

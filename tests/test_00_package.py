@@ -1,0 +1,218 @@
+"""The package and its command line: each spinner answers, bad input is refused in one line,
+Ctrl-C leaves a clean line and no orphan, and the demo looks right on a real terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+
+import pyte
+import pytest
+
+from spinners import asyncio_spinner, process_spinner, thread_spinner
+from spinners.cli import main
+from spinners.prime_pool import SMALL
+from spinners.work import is_prime, is_prime_blocking, is_prime_napping, slow, slow_async
+from tests.helpers import PATIENCE, ROOT, session_members, spinners_cli, wait_until
+
+QUICK = 1_000_000_000_039  # prime; checked in about 15 ms
+
+
+@pytest.mark.parametrize(
+    "work, answer",
+    [(lambda: slow(0.05), 42), (lambda: is_prime(QUICK), True), (lambda: is_prime(QUICK + 2), False)],
+    ids=["sleep", "prime", "composite"],
+)
+def test_the_thread_supervisor_returns_the_works_answer(work, answer):
+    out = io.StringIO()
+    assert thread_spinner.supervisor(work, interval=0.01, out=out) == answer
+    assert out.getvalue().startswith("spinner object: <Thread(")
+
+
+def test_the_process_supervisor_returns_the_works_answer(capfd):
+    assert process_spinner.supervisor(lambda: slow(0.05), interval=0.01) == 42
+    assert process_spinner.supervisor(lambda: is_prime(QUICK), interval=0.01, start_method="spawn") is True
+    assert "spinner object: <" in capfd.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "work, answer",
+    [
+        (lambda: slow_async(0.05), 42),
+        (lambda: is_prime_blocking(QUICK), True),
+        (lambda: is_prime_napping(QUICK, 100), True),
+    ],
+    ids=["sleep", "prime", "nap"],
+)
+def test_the_asyncio_supervisor_returns_the_works_answer(work, answer):
+    assert asyncio.run(asyncio_spinner.supervisor(work, interval=0.01, out=io.StringIO())) == answer
+
+
+def test_the_napping_check_agrees_with_the_plain_one():
+    for n, verdict in {**SMALL, 0: False, 1: False, 4: False}.items():
+        assert asyncio.run(is_prime_napping(n, every=1000)) is verdict
+        assert is_prime(n) is verdict
+
+
+@pytest.mark.parametrize(
+    "args, last_line",
+    [
+        (["thread", "--delay", "0.2"], "Answer: 42"),
+        (["process", "--delay", "0.2"], "Answer: 42"),
+        (["asyncio", "--delay", "0.2"], "Answer: 42"),
+        (["thread", "--work", "prime", "--number", str(QUICK)], f"Answer: {QUICK} is prime"),
+        (["process", "--work", "prime", "--number", str(QUICK + 2)], f"Answer: {QUICK + 2} is not prime"),
+        (["asyncio", "--work", "nap", "--number", "1_000_000_007", "--nap-every", "10"], "Answer: 1000000007 is prime"),
+        (
+            ["asyncio", "--work", "prime", "--number", "9", "--message", "hmm", "--interval", "0.5"],
+            "Answer: 9 is not prime",
+        ),
+    ],
+)
+def test_the_command_line_runs_each_spinner_and_prints_the_answer_on_a_clean_line(args, last_line):
+    result = spinners_cli(*args, "--interval", "0.05") if "--interval" not in args else spinners_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.startswith("spinner object: <")
+    # on a clean line: after the spinner's blanking, or after the first line when it never ran
+    assert result.stdout.endswith(("\r" + last_line + "\n", ">\n" + last_line + "\n"))
+
+
+@pytest.mark.parametrize("runner", ["sequential", "thread", "process"])
+def test_the_primes_command_prints_each_verdict_and_the_total(runner):
+    numbers = ["2", "9", str(QUICK)]
+    result = spinners_cli("primes", "--runner", runner, "--workers", "2", *numbers)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Checking 3 numbers")
+    verdicts = {line.split()[0]: line.split()[1] == "P" for line in lines[1:-1]}
+    assert verdicts == {"2": True, "9": False, str(QUICK): True}
+    assert lines[-1].startswith("Total time: ")
+
+
+@pytest.mark.parametrize(
+    "args, complaint",
+    [
+        (["bogus"], "invalid choice: 'bogus'"),
+        ([], "required"),
+        (["thread", "--delay", "-1"], "--delay: must be zero or more"),
+        (["thread", "--delay", "soon"], "--delay: not a number"),
+        (["thread", "--interval", "0"], "--interval: must be more than zero"),
+        (["thread", "--work", "nap"], "invalid choice: 'nap'"),
+        (["process", "--start-method", "teleport"], "'teleport' is not offered here"),
+        (["asyncio", "--number", "0"], "--number: must be 1 or more"),
+        (["primes", "--workers", "0"], "--workers: must be 1 or more"),
+        (["primes", "x"], "not a whole number"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_no_traceback(args, complaint, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.count("\n") == 1 and complaint in err and err.startswith("spinners")
+
+
+def test_help_describes_every_unit_and_option():
+    result = spinners_cli("--help")
+    assert result.returncode == 0
+    for word in ("thread", "process", "asyncio", "primes"):
+        assert word in result.stdout
+    result = spinners_cli("process", "--help")
+    for option in ("--work", "--delay", "--number", "--message", "--interval", "--start-method"):
+        assert option in result.stdout
+
+
+def test_the_console_script_is_declared():
+    text = (ROOT / "pyproject.toml").read_text()
+    assert 'spinners = "spinners.cli:main"' in text
+
+
+# Block-buffered output, as an ordinary program's: the frames must get through by flushing.
+ENV = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+
+
+@pytest.mark.parametrize("unit", ["thread", "process", "asyncio"])
+def test_ctrl_c_leaves_a_clean_line_no_orphan_and_exit_status_130(unit):
+    """SIGINT to the whole process group, as a terminal's Ctrl-C sends it, while spinning."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "spinners", unit, "--delay", "30", "--interval", "0.05"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=ENV,
+        start_new_session=True,
+    )
+    try:
+        assert child.stdout is not None
+        seen = b""
+        while b"thinking!" not in seen:
+            ready, _, _ = select.select([child.stdout], [], [], PATIENCE)
+            assert ready, "no frame appeared"
+            seen += os.read(child.stdout.fileno(), 4096)
+        os.killpg(child.pid, signal.SIGINT)
+        out, err = child.communicate(timeout=PATIENCE)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait(PATIENCE)
+    output = (seen + out).decode()
+    assert child.returncode == 130, err
+    assert b"Traceback" not in err and err == b""
+    assert output.endswith("\r" + " " * len("| thinking!") + "\r"), "the line is left blank"
+    assert "Answer" not in output
+    wait_until(lambda: not session_members(child.pid), "every process of the run to exit", timeout=PATIENCE)
+
+
+@pytest.mark.parametrize("unit", ["thread", "process", "asyncio"])
+def test_the_demo_on_a_real_terminal(unit):
+    """The chapter's demo, 3 s long, on a pseudo-terminal, rendered by a terminal emulator: one
+    frame visible at a time on the second line, then the answer on a clean line."""
+    controller, terminal = pty.openpty()
+    screen = pyte.Screen(200, 6)  # wide enough for the task's long repr
+    stream = pyte.ByteStream(screen)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "spinners", unit],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        cwd=ROOT,
+        env=ENV,
+        start_new_session=True,
+    )
+    os.close(terminal)
+    frames_seen = 0
+    t0 = time.perf_counter()
+    try:
+        while True:
+            ready, _, _ = select.select([controller], [], [], PATIENCE)
+            assert ready, "the demo went quiet"
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            stream.feed(chunk)
+            visible = [line for line in screen.display if "thinking!" in line]
+            assert len(visible) <= 1 and (not visible or visible[0].rstrip().endswith("thinking!"))
+            frames_seen += bool(visible)
+        elapsed = time.perf_counter() - t0
+        assert child.wait(PATIENCE) == 0
+    finally:
+        os.close(controller)
+        if child.poll() is None:
+            child.kill()
+            child.wait(PATIENCE)
+    lines = [line.rstrip() for line in screen.display]
+    assert lines[0].startswith("spinner object: <")
+    assert lines[1] == "Answer: 42"
+    assert not any("thinking!" in line for line in lines)
+    assert frames_seen >= 10 and elapsed >= 3.0

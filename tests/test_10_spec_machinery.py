@@ -1,0 +1,105 @@
+"""The specification's own machinery: every claim cited, the report truthful, xdist or not."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from spec import catalogue, matrix
+from tests.helpers import ROOT, python
+
+pytest_plugins = ["pytester"]
+
+
+def test_every_catalogue_claim_is_cited_by_a_test_and_every_cited_id_exists():
+    claims = catalogue.load()
+    cited = catalogue.cited(ROOT / "tests")
+    assert len(claims) == 55
+    assert sorted(set(claims) - set(cited)) == [], "claims no test cites"
+    assert sorted(set(cited) - set(claims)) == [], "IDs cited that the catalogue does not have"
+
+
+def test_the_citation_check_catches_a_missing_and_an_unknown_id(tmp_path):
+    (tmp_path / "test_x.py").write_text('import pytest\n@pytest.mark.claim("GIL-4", "NOPE-1")\ndef test_a(): pass\n')
+    cited = catalogue.cited(tmp_path)
+    claims = catalogue.load()
+    assert set(cited) - set(claims) == {"NOPE-1"}
+    assert "GIL-3" in set(claims) - set(cited)
+
+
+SPECIMEN = """
+import pytest
+
+@pytest.mark.claim("GIL-4")
+def test_holds(evidence):
+    evidence.record(latency_ms=5.123456, frames=[1, 2])
+
+@pytest.mark.claim("GIL-9")
+def test_fails(evidence):
+    evidence.record(speedup=1.9)
+    assert False
+
+@pytest.mark.claim("GIL-10")
+def test_cannot_show(evidence):
+    evidence.not_demonstrable("one CPU")
+
+@pytest.mark.claim("GIL-FT")
+def test_other_build(evidence):
+    evidence.not_applicable("GIL build")
+
+@pytest.mark.claim("BOGUS-1")
+def test_unknown(): pass
+"""
+
+
+@pytest.mark.parametrize("workers", [None, "2"], ids=["plain", "xdist"])
+def test_the_report_gives_each_claim_the_verdict_its_tests_earned(pytester, monkeypatch, workers):
+    """The report says what happened: holds, does not hold, not demonstrable, not applicable,
+    untested; the measured values come through, also from xdist workers."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    pytester.makeconftest("pytest_plugins = ['spec.plugin']")
+    pytester.makepyfile(test_specimen=SPECIMEN)
+    args = ["-p", "no:cacheprovider", f"--report-dir={pytester.path / 'out'}"]
+    result = pytester.runpytest_subprocess(*args, *(["-n", workers] if workers else []))
+    result.assert_outcomes(passed=3, failed=1, skipped=1)
+    data = json.loads(next((pytester.path / "out").glob("claims-*.json")).read_text())
+    verdicts = {claim_id: row["verdict"] for claim_id, row in data["claims"].items()}
+    assert verdicts["GIL-4"] == "holds"
+    assert verdicts["GIL-9"] == "does not hold"
+    assert verdicts["GIL-10"] == "not demonstrable"
+    assert verdicts["GIL-FT"] == "not applicable"
+    assert verdicts["GIL-1"] == "untested"
+    assert data["claims"]["BOGUS-1"]["section"] == "unknown IDs"
+    assert data["claims"]["GIL-4"]["evidence"] == {"latency_ms": 5.123, "frames": [1, 2]}
+    assert data["claims"]["GIL-10"]["reason"] == "one CPU"
+    markdown = next((pytester.path / "out").glob("claims-*.md")).read_text()
+    assert "| GIL-4 |" in markdown and "latency_ms=5.123" in markdown
+    assert "claims on Python" in result.stdout.str()
+
+
+def test_the_matrix_lists_verdicts_per_interpreter_and_explains_differences(tmp_path):
+    def report(tag: str, verdict: str, observed: str) -> None:
+        row = {"verdict": verdict, "evidence": {"observed": observed}, "tests": [], "section": "", "claim": ""}
+        data = {
+            "interpreter": {"tag": tag, "version": tag + ".0", "build": "GIL build", "platform": "Linux"},
+            "claims": {"SP-6": row, "GIL-3": {**row, "evidence": {}}},
+        }
+        (tmp_path / f"claims-{tag}.json").write_text(json.dumps(data))
+
+    report("3.13", "holds", "fork")
+    report("3.14", "holds", "forkserver")
+    report("3.14t", "not applicable", "forkserver")
+    output = tmp_path / "CLAIMS.md"
+    assert matrix.main([str(tmp_path), "--output", str(output)]) == 0
+    text = output.read_text()
+    assert "| Claim | 3.13 | 3.14 | 3.14t |" in text
+    assert "3.13: fork; 3.14: forkserver; 3.14t: forkserver. Why:" in text
+    assert "3.14 made forkserver the default on Linux" in text
+    assert "**GIL-3** -- 3.13: holds; 3.14: holds; 3.14t: n/a" in text.replace("not applicable", "n/a")
+
+
+def test_the_runner_reports_no_tests_as_exit_5(tmp_path):
+    one_module = "tests/test_07_supervisors.py"
+    result = python("-m", "spec.run", f"--report-dir={tmp_path}", "--workers=1", "-k", "no_such_test", one_module, timeout=120)
+    assert result.returncode == 5, result.stdout + result.stderr

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import multiprocessing
+import signal
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import NoReturn
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, NoReturn, TypeVar
 
 from spinners import asyncio_spinner, process_spinner, thread_spinner
 from spinners.animation import INTERVAL, MESSAGE
@@ -25,6 +27,7 @@ from spinners.work import (
 )
 
 WORKS = {"thread": ("sleep", "prime"), "process": ("sleep", "prime"), "asyncio": ("sleep", "prime", "nap")}
+R = TypeVar("R")
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
@@ -138,6 +141,20 @@ def verdict(n: int, prime: bool) -> str:
     return f"{n} is prime" if prime else f"{n} is not prime"
 
 
+async def interruptible(supervisor: Coroutine[Any, Any, R]) -> R:
+    """Make Ctrl-C cancel the supervisor at its ``await`` (as ``asyncio.run`` does from 3.11 on),
+    so the spinner is cancelled and blanks its line -- rather than a ``KeyboardInterrupt``
+    landing in whichever task happens to be running."""
+    task = asyncio.current_task()
+    assert task is not None
+    with contextlib.suppress(NotImplementedError):  # no loop signal handlers on Windows
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, task.cancel)
+    try:
+        return await supervisor
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
+
+
 def run_spinner(args: argparse.Namespace) -> str:
     opts = {"msg": args.message, "interval": args.interval}
     if args.unit == "asyncio":
@@ -148,7 +165,7 @@ def run_spinner(args: argparse.Namespace) -> str:
             coro = functools.partial(is_prime_blocking, args.number)
         else:
             coro = functools.partial(is_prime_napping, args.number, args.nap_every)
-        result = asyncio.run(asyncio_spinner.supervisor(coro, **opts))
+        result = asyncio.run(interruptible(asyncio_spinner.supervisor(coro, **opts)))
     else:
         work: Callable[[], int | bool]
         work = functools.partial(slow, args.delay) if args.work == "sleep" else functools.partial(is_prime, args.number)

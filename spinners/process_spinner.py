@@ -36,9 +36,10 @@ def supervisor(
     # typeshed types get_context(str) as BaseContext; every concrete context has .Process
     spinner = context.Process(target=spin_in_child, args=(msg, done, interval))  # type: ignore[attr-defined]
     print(f"spinner object: {spinner}", flush=True)
-    spinner.start()
-    try:
+    try:  # started inside: a Ctrl-C right after start() must still stop it
+        spinner.start()
         return work()
     finally:  # also on Ctrl-C: the child blanks its line and exits, leaving no orphan
         done.set()
-        spinner.join()
+        if spinner.is_alive():
+            spinner.join()

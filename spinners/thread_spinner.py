@@ -23,9 +23,10 @@ def supervisor(
     done = Event()
     spinner = Thread(target=spin, args=(msg, done, interval, stream))
     print(f"spinner object: {spinner}", file=stream)
-    spinner.start()
-    try:
+    try:  # started inside: a Ctrl-C right after start() must still stop it
+        spinner.start()
         return work()
     finally:  # also on Ctrl-C: the spinner blanks its line before we leave
         done.set()
-        spinner.join()
+        if spinner.is_alive():
+            spinner.join()

@@ -94,8 +94,10 @@ def frames_in(output: str) -> list[str]:
 
 
 def children_of(pid: int) -> list[int]:
-    """PIDs whose parent is ``pid`` (Linux /proc)."""
-    found = []
+    """PIDs whose parent is ``pid`` (Linux /proc; none where there is no /proc)."""
+    found: list[int] = []
+    if not Path("/proc").is_dir():
+        return found
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:

@@ -139,6 +139,12 @@ def test_the_console_script_is_declared():
 ENV = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
 
 
+def _default_ctrl_c() -> None:
+    """As at an interactive terminal: a runner (tox, xdist) may have left SIGINT ignored, and an
+    ignored signal stays ignored in every program started below it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("unit", ["thread", "process", "asyncio"])
 def test_ctrl_c_leaves_a_clean_line_no_orphan_and_exit_status_130(unit):
     """SIGINT to the whole process group, as a terminal's Ctrl-C sends it, while spinning."""

@@ -265,7 +265,7 @@ def _gap_during(call: Callable[[], object]) -> tuple[float, float]:
     return t1 - t0, probe.largest_gap(t0, t1)
 
 
-HOLD = 0.2  # seconds each GIL-holding or GIL-releasing call lasts
+HOLD = 0.12  # seconds each GIL-holding or GIL-releasing call lasts
 
 
 def _libc(loader: type[ctypes.CDLL]) -> ctypes.CDLL:
@@ -278,7 +278,7 @@ def _libc(loader: type[ctypes.CDLL]) -> ctypes.CDLL:
     "name, call",
     [
         ("ctypes.PyDLL usleep", lambda: _libc(ctypes.PyDLL).usleep(int(HOLD * 1e6))),
-        ("sum over a large range", lambda: sum(range(20_000_000))),
+        ("sum over a large range", lambda: sum(range(12_000_000))),
     ],
     ids=lambda value: value if isinstance(value, str) else "",
 )
@@ -302,7 +302,7 @@ BIG = os.urandom(32 * 1024 * 1024)
         ("ctypes.CDLL usleep", lambda: _libc(ctypes.CDLL).usleep(int(HOLD * 1e6))),
         ("time.sleep", lambda: time.sleep(HOLD)),
         ("select", lambda: select.select([], [], [], HOLD)),
-        ("hashlib.sha256 of 8x32 MiB", lambda: [hashlib.sha256(BIG).digest() for _ in range(8)]),
+        ("hashlib.sha256 of 6x32 MiB", lambda: [hashlib.sha256(BIG).digest() for _ in range(6)]),
         ("zlib.compress of 8 MiB", lambda: zlib.compress(BIG[: 8 * 1024 * 1024], 1)),
         ("pipe read", lambda: _read_delayed(HOLD)),
         ("socket recv", lambda: _recv_delayed(HOLD)),

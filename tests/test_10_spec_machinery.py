@@ -101,5 +101,7 @@ def test_the_matrix_lists_verdicts_per_interpreter_and_explains_differences(tmp_
 
 def test_the_runner_reports_no_tests_as_exit_5(tmp_path):
     one_module = "tests/test_07_supervisors.py"
-    result = python("-m", "spec.run", f"--report-dir={tmp_path}", "--workers=1", "-k", "no_such_test", one_module, timeout=120)
+    result = python(
+        "-m", "spec.run", f"--report-dir={tmp_path}", "--workers=1", "-k", "no_such_test", one_module, timeout=120
+    )
     assert result.returncode == 5, result.stdout + result.stderr

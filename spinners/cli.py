@@ -194,6 +194,8 @@ def run_primes(args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Ctrl-C raises KeyboardInterrupt even if whoever started us left SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         last_line = run_primes(args) if args.unit == "primes" else run_spinner(args)
     except KeyboardInterrupt:  # the spinner has blanked its line on the way out

@@ -120,7 +120,7 @@ class Results:
             entry["skip_reason"] = reason.removeprefix("Skipped: ")
 
 
-def test_verdict(entry: dict[str, Any]) -> str:
+def verdict_of(entry: dict[str, Any]) -> str:
     if entry["outcome"] == "failed":
         return FAILS
     override = entry["verdict"].get("verdict")
@@ -141,7 +141,7 @@ def claim_verdicts(tests: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]
             row = out.setdefault(
                 claim_id, {"section": "unknown IDs", "claim": "(not in the catalogue)", "tests": [], "evidence": {}}
             )
-            verdict = test_verdict(entry)
+            verdict = verdict_of(entry)
             row["tests"].append({"test": nodeid, "verdict": verdict, **entry["verdict"]})
             row["evidence"].update(entry["evidence"])
             row["verdict"] = min((t["verdict"] for t in row["tests"]), key=WORST_FIRST.index)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -82,6 +83,28 @@ def python(*args: str, timeout: float = 60, **kwargs: Any) -> subprocess.Complet
         [sys.executable, *args], capture_output=True, timeout=timeout, cwd=ROOT, check=False, **kwargs
     )
     return subprocess.CompletedProcess(result.args, result.returncode, result.stdout.decode(), result.stderr.decode())
+
+
+# Block-buffered standard streams, as a program whose output is piped normally has them
+# (this environment may set PYTHONUNBUFFERED, which would hide a missing flush).
+BUFFERED_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+
+
+def read_until(pipe: Any, marker: bytes, what: str) -> bytes:
+    """Read a child's pipe as data arrives until ``marker`` shows; fail after PATIENCE of silence."""
+    seen = b""
+    while marker not in seen:
+        ready, _, _ = select.select([pipe], [], [], PATIENCE)
+        assert ready, f"no {what} arrived"
+        seen += os.read(pipe.fileno(), 4096)
+    return seen
+
+
+def timed(work: Callable[[], Any]) -> tuple[Any, float]:
+    """``work()``'s result and the seconds it took."""
+    t0 = time.perf_counter()
+    result = work()
+    return result, time.perf_counter() - t0
 
 
 def spinners_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,7 @@ from spinners import asyncio_spinner, process_spinner, thread_spinner
 from spinners.cli import main
 from spinners.prime_pool import SMALL
 from spinners.work import is_prime, is_prime_blocking, is_prime_napping, slow, slow_async
-from tests.helpers import PATIENCE, ROOT, session_members, spinners_cli, wait_until
+from tests.helpers import BUFFERED_ENV, PATIENCE, ROOT, read_until, session_members, spinners_cli, wait_until
 
 QUICK = 1_000_000_000_039  # prime; checked in about 15 ms
 
@@ -135,16 +135,6 @@ def test_the_console_script_is_declared():
     assert 'spinners = "spinners.cli:main"' in text
 
 
-# Block-buffered output, as an ordinary program's: the frames must get through by flushing.
-ENV = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
-
-
-def _default_ctrl_c() -> None:
-    """As at an interactive terminal: a runner (tox, xdist) may have left SIGINT ignored, and an
-    ignored signal stays ignored in every program started below it."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 @pytest.mark.parametrize("unit", ["thread", "process", "asyncio"])
 def test_ctrl_c_leaves_a_clean_line_no_orphan_and_exit_status_130(unit):
     """SIGINT to the whole process group, as a terminal's Ctrl-C sends it, while spinning."""
@@ -153,16 +143,12 @@ def test_ctrl_c_leaves_a_clean_line_no_orphan_and_exit_status_130(unit):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,
-        env=ENV,
+        env=BUFFERED_ENV,
         start_new_session=True,
     )
     try:
         assert child.stdout is not None
-        seen = b""
-        while b"thinking!" not in seen:
-            ready, _, _ = select.select([child.stdout], [], [], PATIENCE)
-            assert ready, "no frame appeared"
-            seen += os.read(child.stdout.fileno(), 4096)
+        seen = read_until(child.stdout, b"thinking!", "frame")
         os.killpg(child.pid, signal.SIGINT)
         out, err = child.communicate(timeout=PATIENCE)
     finally:
@@ -190,7 +176,7 @@ def test_the_demo_on_a_real_terminal(unit):
         stdout=terminal,
         stderr=terminal,
         cwd=ROOT,
-        env=ENV,
+        env=BUFFERED_ENV,
         start_new_session=True,
     )
     os.close(terminal)

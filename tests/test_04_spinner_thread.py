@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import os
 import select
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import pytest
 from spinners import thread_spinner
 from spinners.animation import FRAMES, spin
 from spinners.work import slow
-from tests.helpers import PATIENCE, ROOT, frames_in, join, python, wait_until
+from tests.helpers import BUFFERED_ENV, PATIENCE, ROOT, frames_in, join, python, read_until, wait_until
 
 claim = pytest.mark.claim
 
@@ -57,9 +56,6 @@ def test_frames_cycle_through_the_four_characters_and_overwrite_each_other(evide
     assert len(render(output.replace("\r", ""))[0]) > len("\\ thinking!")
 
 
-# Block-buffered standard streams, as a program run with its output piped normally has them.
-BUFFERED = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
-
 NO_FLUSH_SPINNER = """
 import sys, time
 for char in "\\\\|/-":
@@ -78,22 +74,18 @@ def test_every_frame_reaches_a_block_buffered_pipe_at_once(evidence):
         [sys.executable, "-m", "spinners", "thread", "--delay", "1", "--interval", "0.05"],
         stdout=subprocess.PIPE,
         cwd=ROOT,
-        env=BUFFERED,
+        env=BUFFERED_ENV,
     )
     try:
         assert child.stdout is not None
-        seen = b""
-        while b"thinking!" not in seen:
-            ready, _, _ = select.select([child.stdout], [], [], PATIENCE)
-            assert ready, "no frame reached the pipe"
-            seen += child.stdout.read1(4096)  # type: ignore[attr-defined]
+        read_until(child.stdout, b"thinking!", "frame")
         still_running = child.poll() is None
     finally:
         child.communicate(timeout=PATIENCE)
     assert still_running, "the first frame arrived only when the program ended"
     # Control
     control = subprocess.Popen(
-        [sys.executable, "-c", NO_FLUSH_SPINNER], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=BUFFERED
+        [sys.executable, "-c", NO_FLUSH_SPINNER], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=BUFFERED_ENV
     )
     try:
         assert control.stderr is not None and control.stdout is not None

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
-import time
 
 import pytest
 
 from spinners import asyncio_spinner, thread_spinner
 from spinners.prime_pool import LARGE, SMALL
 from spinners.work import PRIME, is_prime, is_prime_blocking, is_prime_napping
-from tests.helpers import cpus, frames_in, python
+from tests.helpers import cpus, frames_in, python, timed
 
 claim = pytest.mark.claim
 serial = pytest.mark.serial
@@ -43,12 +42,6 @@ def miller_rabin(n: int) -> bool:
         else:
             return False
     return True
-
-
-def timed(work):  # type: ignore[no-untyped-def]
-    t0 = time.perf_counter()
-    result = work()
-    return result, time.perf_counter() - t0
 
 
 @serial

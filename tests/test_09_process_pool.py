@@ -10,7 +10,7 @@ import pytest
 
 from spinners import prime_pool
 from spinners.prime_pool import SMALL, PrimeResult, check, run_pool, run_sequential
-from tests.helpers import cores_used_by_processes, cpus, join, loops_for, wait_until
+from tests.helpers import cores_used_by_processes, cpus, join, loops_for, timed, wait_until
 
 claim = pytest.mark.claim
 serial = pytest.mark.serial
@@ -69,10 +69,10 @@ def test_two_processes_come_close_to_halving_the_time(evidence):
     """With two workers on two free cores the pool takes little more than half the sequential
     time. Pinned to one CPU, it does not: parallelism needs cores."""
     numbers = [n for n in SMALL if n > 10**12] * 4  # about 0.7 s of checks in all
-    _, sequential = _timed(lambda: run_sequential(numbers))
+    _, sequential = timed(lambda: run_sequential(numbers))
     if cpus() >= 2:
         cores_used_by_processes(evidence, 2, loops_for(0.2))  # are two cores free? (or not demonstrable)
-        _, pooled = _timed(lambda: run_pool(numbers, 2, "process"))
+        _, pooled = timed(lambda: run_pool(numbers, 2, "process"))
         evidence.record(sequential_s=sequential, two_processes_s=pooled, speedup=sequential / pooled)
         assert pooled < 0.7 * sequential  # 0.5 is the limit; start-up and a last long number add
     pinned = _pinned_speedup(numbers[: len(numbers) // 2])
@@ -85,8 +85,8 @@ def _pinned_speedup(numbers: list[int]) -> float:
     mine = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(mine)})
     try:
-        _, sequential = _timed(lambda: run_sequential(numbers))
-        _, pooled = _timed(lambda: run_pool(numbers, 2, "process"))
+        _, sequential = timed(lambda: run_sequential(numbers))
+        _, pooled = timed(lambda: run_pool(numbers, 2, "process"))
     finally:
         os.sched_setaffinity(0, mine)
     return sequential / pooled
@@ -98,18 +98,11 @@ def test_the_pool_on_threads_is_no_faster_than_sequential(evidence):
     """The same pool on two threads takes at least as long as checking the numbers in turn."""
     numbers = [n for n in SMALL if n > 10**12] * 2
     runs = [
-        (_timed(lambda: run_sequential(numbers))[1], _timed(lambda: run_pool(numbers, 2, "thread"))[1])
-        for _ in range(2)
+        (timed(lambda: run_sequential(numbers))[1], timed(lambda: run_pool(numbers, 2, "thread"))[1]) for _ in range(2)
     ]
     sequential, threaded = min(s for s, _ in runs), min(t for _, t in runs)
     evidence.record(sequential_s=sequential, two_threads_s=threaded, speedup=sequential / threaded)
     assert threaded >= 0.8 * sequential  # parallel threads would take about half
-
-
-def _timed(work):  # type: ignore[no-untyped-def]
-    t0 = time.perf_counter()
-    result = work()
-    return result, time.perf_counter() - t0
 
 
 def test_the_runners_agree_and_an_unknown_runner_is_refused():

@@ -10,6 +10,7 @@ import queue
 import threading
 import time
 import tracemalloc
+from pathlib import Path
 
 import pytest
 
@@ -123,13 +124,15 @@ def _os_memory_kb(action) -> int:  # type: ignore[no-untyped-def]
     peak = [0]
     stop = threading.Event()
 
+    def size_kb() -> int:
+        status = Path("/proc/self/status").read_text()
+        return int(next(line for line in status.splitlines() if line.startswith("VmSize")).split()[1])
+
     def watch() -> None:
         while not stop.wait(0.001):
-            for line in open("/proc/self/status"):
-                if line.startswith("VmSize"):
-                    peak[0] = max(peak[0], int(line.split()[1]))
+            peak[0] = max(peak[0], size_kb())
 
-    base = int(next(line for line in open("/proc/self/status") if line.startswith("VmSize")).split()[1])
+    base = size_kb()
     watcher = threading.Thread(target=watch)
     watcher.start()
     action()

@@ -39,7 +39,7 @@ def spin(msg: str, done: Signal, interval: float = INTERVAL, out: TextIO | None 
     """
     stream = sys.stdout if out is None else out
     status = ""
-    for char in itertools.cycle(FRAMES):
+    for char in itertools.cycle(FRAMES):  # pragma: no branch  (endless: only the break leaves it)
         status = draw(char, msg, stream)
         if done.wait(interval):
             break

@@ -17,7 +17,7 @@ async def spin(msg: str = MESSAGE, interval: float = INTERVAL, out: TextIO | Non
     """Draw frames until cancelled; ``CancelledError`` arrives at the ``await`` and ends the loop."""
     stream = sys.stdout if out is None else out
     status = ""
-    for char in itertools.cycle(FRAMES):
+    for char in itertools.cycle(FRAMES):  # pragma: no branch  (endless: only the break leaves it)
         status = draw(char, msg, stream)
         try:
             await asyncio.sleep(interval)

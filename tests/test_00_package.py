@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pyte
 import pytest
@@ -109,6 +110,7 @@ def test_the_primes_command_prints_each_verdict_and_the_total(runner):
         (["process", "--start-method", "teleport"], "'teleport' is not offered here"),
         (["asyncio", "--number", "0"], "--number: must be 1 or more"),
         (["primes", "--workers", "0"], "--workers: must be 1 or more"),
+        (["primes", "--workers", "two"], "--workers: not a whole number"),
         (["primes", "x"], "not a whole number"),
     ],
 )
@@ -208,3 +210,38 @@ def test_the_demo_on_a_real_terminal(unit):
     assert lines[1] == "Answer: 42"
     assert not any("thinking!" in line for line in lines)
     assert frames_seen >= 10 and elapsed >= 3.0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far (Linux /proc): proof that it is computing."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.parametrize("runner", ["process", "thread"])
+def test_ctrl_c_stops_the_prime_pool_and_leaves_no_worker(runner):
+    """Ctrl-C while the pool's workers compute: exit 130, no traceback, every worker gone.
+    Worker processes are terminated; worker threads, which nothing can stop, die with the
+    program (they are daemons)."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "spinners", "primes", "--runner", runner, "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=BUFFERED_ENV,
+        start_new_session=True,
+    )
+    try:
+        if runner == "process":  # the CLI and its two workers are up
+            wait_until(lambda: len(session_members(child.pid)) >= 3, "the pool's workers to start")
+        else:  # the CLI has been computing for a while
+            wait_until(lambda: _cpu_seconds(child.pid) > 0.3, "the worker threads to compute")
+        os.killpg(child.pid, signal.SIGINT)
+        out, err = child.communicate(timeout=PATIENCE)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait(PATIENCE)
+    assert child.returncode == 130, err
+    assert err == b"" and out == b""
+    wait_until(lambda: not session_members(child.pid), "every worker to exit", timeout=PATIENCE)

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,7 +34,9 @@ def _helper_processes() -> set[int]:
 
 def _set_event_loop() -> asyncio.AbstractEventLoop | None:
     """The loop set for this thread, if any, without creating one (private on 3.10-3.13)."""
-    local = getattr(asyncio.get_event_loop_policy(), "_local", None)
+    with warnings.catch_warnings():  # policies are deprecated from 3.14 on
+        warnings.simplefilter("ignore", DeprecationWarning)
+        local = getattr(asyncio.get_event_loop_policy(), "_local", None)
     return getattr(local, "_loop", None)
 
 

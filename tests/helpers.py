@@ -13,7 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from spec.catalogue import gil_disabled_build, gil_enabled
+
 ROOT = Path(__file__).resolve().parent.parent
+# A free-threaded build running without the GIL: the claims about the GIL read reversed.
+GIL_OFF = gil_disabled_build() and not gil_enabled()
 # A bound for waits that should end at once: long enough for a loaded machine to get
 # there, short enough that a hang fails fast. Never a pass/fail threshold.
 PATIENCE = 10.0

@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spec.flakecheck", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--burn", type=int, default=0, help="CPU-burning processes to run beside the suite")
+    parser.add_argument("--keep", default="reports/flakecheck", help="where the output of failing runs is kept")
     args, pytest_args = parser.parse_known_args(argv)
     outcomes: dict[str, Counter[str]] = defaultdict(Counter)
     times, codes = [], []
@@ -34,11 +35,18 @@ def main(argv: list[str] | None = None) -> int:
             for run in range(args.runs):
                 report_dir = Path(scratch) / f"run-{run}"
                 t0 = time.perf_counter()
-                code = subprocess.call(
+                run_output = subprocess.run(
                     [sys.executable, "-m", "spec.run", f"--report-dir={report_dir}", *pytest_args],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    check=False,
                 )
+                code = run_output.returncode
+                if code not in (0, 5):  # keep what a failing run printed
+                    kept = Path(args.keep) / f"run-{run + 1}.log"
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    kept.write_bytes(run_output.stdout)
+                    print(f"  output kept in {kept}")
                 times.append(time.perf_counter() - t0)
                 codes.append(code)
                 for path in report_dir.glob("claims-*.json"):

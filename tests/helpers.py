@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import os
+import queue
 import select
 import subprocess
 import sys
@@ -154,6 +156,12 @@ def session_members(sid: int) -> list[int]:
 # --- CPU-bound work and how many cores it used -------------------------------------------
 
 
+# Processes the spec measures are our own children, so their CPU time counts as ours
+# (os.times): forked where the platform can, else spawned -- never from a fork server
+# (Linux's default from 3.14), whose children are the server's.
+OWN_CHILDREN = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
 def burn(loops: int) -> int:
     """Pure-Python CPU work: the interpreter holds the GIL for all of it but the switches."""
     total = 0
@@ -198,15 +206,12 @@ def run_units(kind: str, workers: int, loops: int) -> Run:
     end on ``perf_counter``, a clock shared by every process on the machine; start-up is
     outside the window (CPython's ccbench starts its clock the same way).
     """
-    import multiprocessing
-    import queue
-
     if kind == "thread":
         start: Any = threading.Event()
         out: Any = queue.SimpleQueue()
         units: list[Any] = [threading.Thread(target=_timed_burn, args=(loops, start, out)) for _ in range(workers)]
     else:
-        context = multiprocessing.get_context("spawn" if kind == "spawn" else None)
+        context = multiprocessing.get_context(OWN_CHILDREN)
         start, out = context.Event(), context.SimpleQueue()
         units = [context.Process(target=_timed_burn, args=(loops, start, out)) for _ in range(workers)]
     for unit in units:
@@ -227,19 +232,23 @@ def run_sequential(workers: int, loops: int) -> Run:
     return Run([(time.thread_time() - c0, t0, time.perf_counter())])
 
 
-def busy_cores_during(action: Callable[[], Any]) -> tuple[Any, float]:
-    """Run ``action`` and measure how many cores the whole machine kept busy meanwhile (Linux /proc/stat)."""
+def other_load_during(action: Callable[[], Any]) -> tuple[Any, float]:
+    """Run ``action``; also return how many cores other work kept busy meanwhile.
 
-    def ticks() -> tuple[int, int]:
+    The machine's busy time (Linux /proc/stat) less our own and our reaped children's CPU
+    time (``os.times``): what remains is someone else's load on the cores we wanted.
+    """
+
+    def ticks() -> tuple[float, float, float]:
         fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        idle = fields[3] + fields[4]
-        return sum(fields[:8]) - idle, time.monotonic_ns()
+        busy = (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+        own = os.times()
+        return busy, own.user + own.system + own.children_user + own.children_system, time.monotonic()
 
-    busy0, t0 = ticks()
+    busy0, own0, t0 = ticks()
     result = action()
-    busy1, t1 = ticks()
-    hz = os.sysconf("SC_CLK_TCK")
-    return result, (busy1 - busy0) / hz / ((t1 - t0) / 1e9)
+    busy1, own1, t1 = ticks()
+    return result, ((busy1 - busy0) - (own1 - own0)) / (t1 - t0)
 
 
 # Summed CPU time over wall time above this proves that more than one core ran: on one
@@ -247,6 +256,8 @@ def busy_cores_during(action: Callable[[], Any]) -> tuple[Any, float]:
 MORE_THAN_ONE_CORE = 1.3
 # ... and at or below this, the work used one core at most: 10% for hand-over slop.
 AT_MOST_ONE_CORE = 1.1
+# Other work using more than this many cores (on average) means the cores were not free.
+OTHERS_BUSY = 0.3
 
 
 def cores_used_by_processes(evidence: Any, workers: int, loops: int, attempts: int = 3) -> Run:
@@ -257,13 +268,12 @@ def cores_used_by_processes(evidence: Any, workers: int, loops: int, attempts: i
     """
     if cpus() < 2:
         evidence.not_demonstrable(f"this process may run on {cpus()} CPU only (affinity)")
-    run, busy = Run([(0.0, 0.0, 1.0)]), 0.0
+    run, others = Run([(0.0, 0.0, 1.0)]), 0.0
     for _ in range(attempts):
-        run, busy = busy_cores_during(lambda: run_units("process", workers, loops))
+        run, others = other_load_during(lambda: run_units("process", workers, loops))
         if run.cores > MORE_THAN_ONE_CORE:
             return run
-    others = busy - run.cores
-    if others > 0.3:
+    if others > OTHERS_BUSY:
         evidence.record(process_cores=run.cores, other_load_cores=others)
         evidence.not_demonstrable(
             f"{workers} processes used {run.cores:.2f} cores while other work kept {others:.2f} cores busy"

@@ -10,7 +10,7 @@ import pytest
 
 from spinners import prime_pool
 from spinners.prime_pool import SMALL, PrimeResult, check, run_pool, run_sequential
-from tests.helpers import GIL_OFF, cores_used_by_processes, cpus, join, loops_for, timed, wait_until
+from tests.helpers import GIL_OFF, OTHERS_BUSY, OWN_CHILDREN, cpus, join, other_load_during, timed, wait_until
 
 claim = pytest.mark.claim
 serial = pytest.mark.serial
@@ -69,27 +69,32 @@ def test_two_processes_come_close_to_halving_the_time(evidence):
     """With two workers on two free cores the pool takes little more than half the sequential
     time. Pinned to one CPU, it does not: parallelism needs cores."""
     numbers = [n for n in SMALL if n > 10**12] * 4  # about 0.7 s of checks in all
-    _, sequential = timed(lambda: run_sequential(numbers))
-    if cpus() >= 2:
-        cores_used_by_processes(evidence, 2, loops_for(0.2))  # are two cores free? (or not demonstrable)
-        _, pooled = timed(lambda: run_pool(numbers, 2, "process"))
-        evidence.record(sequential_s=sequential, two_processes_s=pooled, speedup=sequential / pooled)
-        assert pooled < 0.7 * sequential  # 0.5 is the limit; start-up and a last long number add
     pinned = _pinned_speedup(numbers[: len(numbers) // 2])
     evidence.record(speedup_on_one_cpu=pinned)
     assert pinned < 1.2, "on one CPU two processes cannot beat one"
+    if cpus() < 2:
+        evidence.not_demonstrable(f"this process may run on {cpus()} CPU only (there: speed-up {pinned:.2f})")
+    for _ in range(3):  # the best of three, each against its own sequential run: noise only slows
+        _, sequential = timed(lambda: run_sequential(numbers))
+        (_, pooled), others = other_load_during(lambda: timed(lambda: run_pool(numbers, 2, "process", OWN_CHILDREN)))
+        evidence.record(sequential_s=sequential, two_processes_s=pooled, speedup=sequential / pooled)
+        if pooled < 0.7 * sequential:  # 0.5 is the limit; start-up and a last long number add
+            return
+    if others > OTHERS_BUSY:
+        evidence.not_demonstrable(f"other work kept {others:.2f} cores busy; speed-up {sequential / pooled:.2f}")
+    raise AssertionError(f"two processes on two idle cores: speed-up only {sequential / pooled:.2f}")
 
 
 def _pinned_speedup(numbers: list[int]) -> float:
     """Sequential over pooled time, the whole pool pinned to one CPU.
 
-    The workers are spawned: they inherit the pinning from us, where a fork server started
+    The workers are our own children, so they inherit the pinning; a fork server started
     earlier (Linux's default from 3.14) would fork them with its own."""
     mine = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(mine)})
     try:
         _, sequential = timed(lambda: run_sequential(numbers))
-        _, pooled = timed(lambda: run_pool(numbers, 2, "process", "spawn"))
+        _, pooled = timed(lambda: run_pool(numbers, 2, "process", OWN_CHILDREN))
     finally:
         os.sched_setaffinity(0, mine)
     return sequential / pooled

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from spec import catalogue, matrix
-from tests.helpers import ROOT, python
+from tests.helpers import ROOT, python, wait_until
 
 pytest_plugins = ["pytester"]
 
@@ -105,3 +106,38 @@ def test_the_runner_reports_no_tests_as_exit_5(tmp_path):
         "-m", "spec.run", f"--report-dir={tmp_path}", "--workers=1", "-k", "no_such_test", one_module, timeout=120
     )
     assert result.returncode == 5, result.stdout + result.stderr
+
+
+HANGING = """
+import pathlib, subprocess, threading
+from tests.conftest import no_leaks  # the project's leak guard, as every spec test has it
+
+def test_hangs(tmp_path):
+    child = subprocess.Popen(["sleep", "60"])
+    pathlib.Path(r"{pidfile}").write_text(str(child.pid))
+    threading.Event().wait()  # never set: a deadlock
+"""
+
+
+def test_a_hanging_test_fails_with_a_stack_dump_and_leaves_no_orphan(pytester, monkeypatch, tmp_path):
+    """pytest-timeout (signal method) turns a deadlock into a failure that shows where it hung;
+    the teardown still runs, and the leak guard kills the child the test had started."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    pidfile = tmp_path / "child.pid"
+    pytester.makepyfile(test_hang=HANGING.format(pidfile=pidfile))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--timeout=2", "--timeout-method=signal")
+    output = result.stdout.str()
+    assert result.ret == 1
+    assert "Timeout (>2.0s)" in output
+    assert "test_hang.py" in output and "test_hangs" in output  # where it hung
+    assert "the test left behind: child process" in output
+    pid = int(pidfile.read_text())
+    wait_until(lambda: _dead(pid), "the hanging test's child to be gone")
+
+
+def _dead(pid: int) -> bool:
+    """Gone, or a zombie waiting for whatever reaps orphans here: not running, either way."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

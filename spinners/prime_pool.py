@@ -8,9 +8,9 @@ empty, which would lose the answers of a worker still busy with its last number.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import queue
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -81,9 +81,9 @@ def worker(jobs: Channel, results: Channel, checker: Callable[[int], PrimeResult
 
 
 def process_worker(jobs: Channel, results: Channel, checker: Callable[[int], PrimeResult] = check) -> None:
-    """A worker process leaves Ctrl-C to its parent, which terminates it if it must."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    worker(jobs, results, checker)
+    """A worker process: Ctrl-C at a terminal reaches it too, and ends it quietly."""
+    with contextlib.suppress(KeyboardInterrupt):
+        worker(jobs, results, checker)
 
 
 def collect(results: Channel, workers: int) -> list[PrimeResult]:
@@ -125,17 +125,17 @@ def run_pool(
         units = [threading.Thread(target=worker, args=(jobs, results, checker), daemon=True) for _ in range(workers)]
     else:
         raise ValueError(f"unknown runner {runner!r}: choose 'process' or 'thread'")
-    for unit in units:
-        unit.start()
-    for n in numbers:
-        jobs.put(n)
-    for _ in units:
-        jobs.put(0)
-    try:
+    try:  # all of it: a Ctrl-C before the sentinels are in would leave the workers waiting forever
+        for unit in units:
+            unit.start()
+        for n in numbers:
+            jobs.put(n)
+        for _ in units:
+            jobs.put(0)
         found = collect(results, workers)
     except BaseException:  # Ctrl-C: stop the worker processes rather than wait for them
         for unit in units:
-            if isinstance(unit, BaseProcess):
+            if isinstance(unit, BaseProcess) and unit.is_alive():
                 unit.terminate()
                 unit.join()
         raise  # (threads cannot be stopped from outside; they are daemons and die with us)

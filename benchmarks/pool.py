@@ -1,6 +1,6 @@
 """Benchmark: the prime pool on processes and threads against sequential code.
 
-    python benchmarks/pool.py [--numbers large|small] [--repeat 1]
+    python -m benchmarks.pool [--numbers large|small] [--repeat 2]
 
 Checks the same numbers sequentially, then with 1..N threads and 1..N processes (N: the CPUs
 this process may use), and prints each run's wall time and speed-up over sequential, as the
@@ -32,7 +32,7 @@ def best_of(repeat: int, work: Callable[[], list[PrimeResult]]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--numbers", choices=("large", "small"), default="large")
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args(argv)
     numbers = list(LARGE if args.numbers == "large" else SMALL)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -167,10 +167,12 @@ def test_cpu_bound_threads_are_no_faster_than_sequential_code(evidence, loops):
 def test_cpu_bound_work_needs_processes_to_use_several_cores(evidence, loops):
     """On two free cores, two processes run CPU-bound Python in parallel and come close to twice
     the sequential speed, where two threads do not."""
+    # The speed-up is read from the same run: each process's CPU time is what its share would
+    # take done in turn, so summed CPU over wall is the speed over sequential -- no second run
+    # under other load conditions to compare with. More than 1.3 on two cores is proven
+    # parallel (cores_used_by_processes); on an idle machine it comes out near 2.
     processes = cores_used_by_processes(evidence, 2, loops)
-    sequential = run_sequential(2, loops).wall
-    evidence.record(process_cores=processes.cores, speedup=sequential / processes.wall)
-    assert processes.wall < 0.8 * sequential, "two processes on two busy cores should take clearly less time"
+    evidence.record(process_cores=processes.cores, speedup=processes.cores)
     if not GIL_OFF:  # control: threads on the same work stay on one core
         threads = run_units("thread", 2, loops)
         evidence.record(thread_cores=threads.cores)

@@ -6,6 +6,7 @@
 Both passes feed one claims report (``reports/claims-<interpreter>.md``). Extra
 arguments go to both pytest runs. The exit status is 0 only if both passes pass;
 a pass that selects no test (exit 5) counts as passing only if the other ran tests.
+With ``-x`` a failing parallel pass ends the run there.
 
     python -m spec.run [--report-dir DIR] [--workers N] [pytest args...]
 """
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         pass_start = time.perf_counter()
         codes.append(subprocess.call(command))
         print(f"--- {name} pass: exit {codes[-1]} in {time.perf_counter() - pass_start:.1f}s", flush=True)
+        if codes[-1] not in (0, NO_TESTS) and {"-x", "--exitfirst"} & set(pytest_args):
+            break  # asked to stop at the first failure: the other pass would not change the verdict
     print(f"--- both passes: {time.perf_counter() - started:.1f}s", flush=True)
     if all(code == NO_TESTS for code in codes):
         return NO_TESTS

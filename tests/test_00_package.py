@@ -22,7 +22,7 @@ from spinners import asyncio_spinner, process_spinner, thread_spinner
 from spinners.cli import main
 from spinners.prime_pool import SMALL
 from spinners.work import is_prime, is_prime_blocking, is_prime_napping, slow, slow_async
-from tests.helpers import BUFFERED_ENV, PATIENCE, ROOT, read_until, session_members, spinners_cli, wait_until
+from tests.helpers import BUFFERED_ENV, PATIENCE, ROOT, frames_in, read_until, session_members, spinners_cli, wait_until
 
 QUICK = 1_000_000_000_039  # prime; checked in about 15 ms
 
@@ -180,8 +180,9 @@ def test_ctrl_c_leaves_a_clean_line_no_orphan_and_exit_status_130(unit):
 
 @pytest.mark.parametrize("unit", ["thread", "process", "asyncio"])
 def test_the_demo_on_a_real_terminal(unit):
-    """The chapter's demo, 3 s long, on a pseudo-terminal, rendered by a terminal emulator: one
-    frame visible at a time on the second line, then the answer on a clean line."""
+    """The chapter's demo with its defaults -- 3 s of work, a frame every 0.1 s -- on a
+    pseudo-terminal, rendered by a terminal emulator: one frame visible at a time on the second
+    line, then the answer on a clean line."""
     controller, terminal = pty.openpty()
     screen = pyte.Screen(200, 6)  # wide enough for the task's long repr
     stream = pyte.ByteStream(screen)
@@ -196,6 +197,7 @@ def test_the_demo_on_a_real_terminal(unit):
     )
     os.close(terminal)
     frames_seen = 0
+    received = b""
     t0 = time.perf_counter()
     try:
         while True:
@@ -208,6 +210,7 @@ def test_the_demo_on_a_real_terminal(unit):
             if not chunk:
                 break
             stream.feed(chunk)
+            received += chunk
             visible = [line for line in screen.display if "thinking!" in line]
             assert len(visible) <= 1 and (not visible or visible[0].rstrip().endswith("thinking!"))
             frames_seen += bool(visible)
@@ -223,6 +226,10 @@ def test_the_demo_on_a_real_terminal(unit):
     assert lines[1] == "Answer: 42"
     assert not any("thinking!" in line for line in lines)
     assert frames_seen >= 10 and elapsed >= 3.0
+    # one frame per 0.1 s: at most one more than 3 s hold (a wait never ends early), and
+    # at least half of them on a loaded machine
+    frames = len(frames_in(received.decode()))
+    assert 15 <= frames <= 3.0 / 0.1 + 2, frames
 
 
 def _cpu_seconds(pid: int) -> float:

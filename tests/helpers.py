@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import os
 import queue
 import select
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +153,45 @@ def session_members(sid: int) -> list[int]:
             if int(fields[3]) == sid and fields[0] != "Z":
                 found.append(int(entry.name))
     return found
+
+
+@contextlib.contextmanager
+def cli_in_own_session(*args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m spinners ARGS`` started as a shell starts a job: in a session and process
+    group of its own (so a Ctrl-C can go to all of it at once), output piped and block-buffered.
+
+    On leaving without an error, it checks that every process of the run has exited (no
+    orphan left); whatever is still running then, or after an error, is killed.
+    """
+    child = subprocess.Popen(
+        [sys.executable, "-m", "spinners", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=BUFFERED_ENV,
+        start_new_session=True,
+    )
+    try:
+        yield child
+        wait_until(lambda: not session_members(child.pid), "every process of the run to exit")
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # none left: the group is gone
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait(PATIENCE)
+        for pipe in (child.stdout, child.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+def ctrl_c(child: subprocess.Popen[bytes], whole_group: bool = True) -> tuple[bytes, bytes]:
+    """SIGINT to the child's whole process group, as a terminal's Ctrl-C sends it (or to the
+    child alone, as ``kill -INT`` does); then its remaining output (stdout, stderr) once it
+    has exited."""
+    if whole_group:
+        os.killpg(child.pid, signal.SIGINT)
+    else:
+        child.send_signal(signal.SIGINT)
+    return child.communicate(timeout=PATIENCE)
 
 
 # --- CPU-bound work and how many cores it used -------------------------------------------

@@ -9,7 +9,6 @@ import io
 import os
 import pty
 import select
-import signal
 import subprocess
 import sys
 import time
@@ -20,9 +19,20 @@ import pytest
 
 from spinners import asyncio_spinner, process_spinner, thread_spinner
 from spinners.cli import main
-from spinners.prime_pool import SMALL
+from spinners.prime_pool import LARGE, SMALL
 from spinners.work import is_prime, is_prime_blocking, is_prime_napping, slow, slow_async
-from tests.helpers import BUFFERED_ENV, PATIENCE, ROOT, frames_in, read_until, session_members, spinners_cli, wait_until
+from tests.helpers import (
+    BUFFERED_ENV,
+    PATIENCE,
+    ROOT,
+    cli_in_own_session,
+    ctrl_c,
+    frames_in,
+    read_until,
+    session_members,
+    spinners_cli,
+    wait_until,
+)
 
 QUICK = 1_000_000_000_039  # prime; checked in about 15 ms
 
@@ -154,32 +164,19 @@ def _in_sleep(pid: int) -> bool:
 
 @pytest.mark.parametrize("unit", ["thread", "process", "asyncio"])
 def test_ctrl_c_leaves_a_clean_line_no_orphan_and_exit_status_130(unit):
-    """SIGINT to the whole process group, as a terminal's Ctrl-C sends it, while spinning."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "spinners", unit, "--delay", "30", "--interval", "0.05"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-        env=BUFFERED_ENV,
-        start_new_session=True,
-    )
-    try:
+    """Ctrl-C at the terminal while spinning: the line is left blank, the exit status is 130,
+    no traceback, and no process of the run is left behind."""
+    with cli_in_own_session(unit, "--delay", "30", "--interval", "0.05") as child:
         assert child.stdout is not None
         seen = read_until(child.stdout, b"thinking!", "frame")
         if unit != "asyncio" and sys.platform.startswith("linux"):  # the frame shows the spinner, not the work
             wait_until(lambda: _in_sleep(child.pid), "the supervisor to be in its slow work")
-        os.killpg(child.pid, signal.SIGINT)
-        out, err = child.communicate(timeout=PATIENCE)
-    finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait(PATIENCE)
+        out, err = ctrl_c(child)
     output = (seen + out).decode()
     assert child.returncode == 130, err
     assert err == b"", err.decode()
     assert output.endswith("\r" + " " * len("| thinking!") + "\r"), "the line is left blank"
     assert "Answer" not in output
-    wait_until(lambda: not session_members(child.pid), "every process of the run to exit", timeout=PATIENCE)
 
 
 @pytest.mark.parametrize("unit", ["thread", "process", "asyncio"])
@@ -252,30 +249,26 @@ def _computing(pids: list[int], but: int) -> list[int]:
     return busy
 
 
-@pytest.mark.parametrize("runner", ["process", "thread"])
-def test_ctrl_c_stops_the_prime_pool_and_leaves_no_worker(runner):
+# A minute of checks or more for two workers (over a second each), far beyond PATIENCE: a run
+# that waited for its workers to finish instead of stopping them could not exit in time.
+LONG_WORK = [str(max(n for n, prime in LARGE.items() if prime))] * 100
+
+
+@pytest.mark.parametrize(
+    "runner, whole_group",
+    [("process", True), ("process", False), ("thread", True)],
+    ids=["processes, Ctrl-C", "processes, kill -INT to the main process", "threads, Ctrl-C"],
+)
+def test_ctrl_c_stops_the_prime_pool_and_leaves_no_worker(runner, whole_group):
     """Ctrl-C while the pool's workers compute: exit 130, no traceback, every worker gone.
-    Worker processes are terminated; worker threads, which nothing can stop, die with the
+    Worker processes end on the terminal's SIGINT, and are terminated by the main process
+    when it alone is interrupted; worker threads, which nothing can stop, die with the
     program (they are daemons)."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "spinners", "primes", "--runner", runner, "--workers", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-        env=BUFFERED_ENV,
-        start_new_session=True,
-    )
-    try:
+    with cli_in_own_session("primes", "--runner", runner, "--workers", "2", *LONG_WORK) as child:
         if runner == "process":  # both workers are computing
             wait_until(lambda: len(_computing(session_members(child.pid), child.pid)) == 2, "the workers to compute")
         else:  # the CLI has been computing for a while
             wait_until(lambda: _cpu_seconds(child.pid) > 0.3, "the worker threads to compute")
-        os.killpg(child.pid, signal.SIGINT)
-        out, err = child.communicate(timeout=PATIENCE)
-    finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait(PATIENCE)
+        out, err = ctrl_c(child, whole_group)
     assert child.returncode == 130, err
     assert err == b"" and out == b""
-    wait_until(lambda: not session_members(child.pid), "every worker to exit", timeout=PATIENCE)

@@ -97,13 +97,28 @@ def test_the_command_line_runs_each_spinner_and_prints_the_answer_on_a_clean_lin
     assert result.stdout.endswith(("\r" + last_line + "\n", ">\n" + last_line + "\n"))
 
 
-@pytest.mark.parametrize("runner", ["sequential", "thread", "process"])
-def test_the_primes_command_prints_each_verdict_and_the_total(runner):
+@pytest.mark.parametrize("work, draws", [("prime", False), ("nap", True)])
+def test_the_asyncio_command_freezes_on_the_plain_check_and_draws_while_napping(work, draws):
+    """``--work prime`` never lets the spinner task run; ``--work nap`` does at each nap
+    (1 000 000 007 takes some 15 800 divisions: over a thousand naps of one in ten)."""
+    result = spinners_cli(
+        "asyncio", "--work", work, "--number", "1000000007", "--nap-every", "10", "--interval", "0.001"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("Answer: 1000000007 is prime\n")
+    assert bool(frames_in(result.stdout)) is draws
+
+
+@pytest.mark.parametrize(
+    "runner, label",
+    [("sequential", "sequentially"), ("thread", "with 2 threads"), ("process", "with 2 processes")],
+)
+def test_the_primes_command_prints_each_verdict_and_the_total(runner, label):
     numbers = ["2", "9", str(QUICK)]
     result = spinners_cli("primes", "--runner", runner, "--workers", "2", *numbers)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("Checking 3 numbers")
+    assert lines[0] == f"Checking 3 numbers {label}:"
     verdicts = {line.split()[0]: line.split()[1] == "P" for line in lines[1:-1]}
     assert verdicts == {"2": True, "9": False, str(QUICK): True}
     assert lines[-1].startswith("Total time: ")
@@ -133,6 +148,16 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(args, complaint, capsy
     assert err.count("\n") == 1 and complaint in err and err.startswith("spinners")
 
 
+def test_the_smallest_values_allowed_are_accepted(capsys):
+    """The limits the errors name are inclusive: 1 is a number and a worker count, 0 s a delay."""
+    assert main(["primes", "--runner", "sequential", "--workers", "1", "1"]) == 0
+    assert main(["asyncio", "--work", "nap", "--number", "1", "--nap-every", "1", "--delay", "0"]) == 0
+    assert main(["thread", "--delay", "0", "--interval", "0.001"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Checking 1 numbers sequentially:\n" + " " * 19 + "1   ")  # no P: not prime
+    assert "Answer: 1 is not prime\n" in out and out.endswith("Answer: 42\n")
+
+
 def test_help_describes_every_unit_and_option():
     result = spinners_cli("--help")
     assert result.returncode == 0
@@ -141,6 +166,8 @@ def test_help_describes_every_unit_and_option():
     result = spinners_cli("process", "--help")
     for option in ("--work", "--delay", "--number", "--message", "--interval", "--start-method"):
         assert option in result.stdout
+    assert "napping" not in result.stdout  # only the asyncio spinner naps
+    assert "check it napping" in " ".join(spinners_cli("asyncio", "--help").stdout.split())
 
 
 def test_the_console_script_is_declared():

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import math
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 import pytest
 
@@ -123,6 +126,39 @@ def test_the_asyncio_spinner_freezes_during_is_prime_until_it_naps(evidence):
     assert frames_frozen == 0
     assert frames_napping >= 3
     assert napped > plain
+
+
+async def _turns_given_during(check: Coroutine[Any, Any, bool]) -> tuple[bool, int]:
+    """Run ``check`` in the loop beside a task that counts its own turns: each time the check
+    awaits, the loop gives the counter one turn."""
+    turns = 0
+
+    async def counter() -> None:
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    task = asyncio.create_task(counter())
+    await asyncio.sleep(0)  # the counter's first step: it now waits for its next turn
+    started = turns
+    try:
+        return await check, turns - started
+    finally:
+        task.cancel()
+        await asyncio.wait([task])
+
+
+@claim("IMP-3")
+def test_the_napping_check_gives_the_loop_a_turn_every_so_many_divisions(evidence):
+    """The napping variant awaits once every ``every`` trial divisions; the plain one never
+    does. 1 000 000 007 is prime: 15 810 odd divisors up to its square root."""
+    divisions = len(range(3, math.isqrt(1_000_000_007) + 1, 2))
+    plain = asyncio.run(_turns_given_during(is_prime_blocking(1_000_000_007)))
+    napping = asyncio.run(_turns_given_during(is_prime_napping(1_000_000_007, every=1000)))
+    evidence.record(divisions=divisions, turns_plain=plain[1], turns_napping_every_1000=napping[1])
+    assert plain == (True, 0)
+    assert napping == (True, divisions // 1000)
 
 
 @claim("IMP-4")

@@ -8,7 +8,7 @@ arguments go to both pytest runs. The exit status is 0 only if both passes pass;
 a pass that selects no test (exit 5) counts as passing only if the other ran tests.
 With ``-x`` a failing parallel pass ends the run there.
 
-    python -m spec.run [--report-dir DIR] [--workers N] [pytest args...]
+    python -m spec.run [--report-dir DIR] [--workers N] [--junit-dir DIR] [pytest args...]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spec.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--report-dir", default="reports")
     parser.add_argument("--workers", default=str(min(4, (os.cpu_count() or 1) * 2)), help="xdist workers")
+    parser.add_argument("--junit-dir", help="write each pass's JUnit XML there, as parallel.xml and serial.xml")
     args, pytest_args = parser.parse_known_args(argv)
     report_dir = Path(args.report_dir).resolve()
     partial = report_dir / f"claims-{catalogue.interpreter_tag()}.json"
@@ -39,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         ("parallel", [*base, "-n", args.workers, "-m", "not serial", *pytest_args]),
         ("serial", [*base, "-p", "no:xdist", "-m", "serial", f"--merge-results={partial}", *pytest_args]),
     ]
+    if args.junit_dir:
+        for name, command in passes:
+            command.append(f"--junitxml={Path(args.junit_dir).resolve() / name}.xml")
     codes = []
     started = time.perf_counter()
     for name, command in passes:

@@ -31,6 +31,7 @@ from tests.helpers import (
     read_until,
     session_members,
     spinners_cli,
+    timed,
     wait_until,
 )
 
@@ -68,7 +69,9 @@ def test_the_asyncio_supervisor_returns_the_works_answer(work, answer):
 
 
 def test_the_napping_check_agrees_with_the_plain_one():
-    for n, verdict in {**SMALL, 0: False, 1: False, 4: False}.items():
+    # besides the fixtures: the edge cases, and squares and products of small odd primes
+    edges = {0: False, 1: False, 3: True, 4: False, 5: True, 7: True, 25: False, 35: False, 49: False}
+    for n, verdict in {**SMALL, **edges}.items():
         assert asyncio.run(is_prime_napping(n, every=1000)) is verdict
         assert is_prime(n) is verdict
 
@@ -115,13 +118,17 @@ def test_the_asyncio_command_freezes_on_the_plain_check_and_draws_while_napping(
 )
 def test_the_primes_command_prints_each_verdict_and_the_total(runner, label):
     numbers = ["2", "9", str(QUICK)]
-    result = spinners_cli("primes", "--runner", runner, "--workers", "2", *numbers)
+    result, wall = timed(lambda: spinners_cli("primes", "--runner", runner, "--workers", "2", *numbers))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == f"Checking 3 numbers {label}:"
     verdicts = {line.split()[0]: line.split()[1] == "P" for line in lines[1:-1]}
     assert verdicts == {"2": True, "9": False, str(QUICK): True}
-    assert lines[-1].startswith("Total time: ")
+    assert lines[-1].startswith("Total time: ") and lines[-1].endswith("s")
+    # the total covers every check, and cannot exceed the command's own run
+    total = float(lines[-1].removeprefix("Total time: ").removesuffix("s"))
+    slowest = max(float(line.split()[-1].rstrip("s")) for line in lines[1:-1])
+    assert slowest - 0.005 <= total <= wall, (slowest, total, wall)
 
 
 @pytest.mark.parametrize(
@@ -166,7 +173,7 @@ def test_help_describes_every_unit_and_option():
     result = spinners_cli("process", "--help")
     for option in ("--work", "--delay", "--number", "--message", "--interval", "--start-method"):
         assert option in result.stdout
-    assert "napping" not in result.stdout  # only the asyncio spinner naps
+    assert "napping" not in result.stdout and "--nap-every" not in result.stdout  # only the asyncio spinner naps
     assert "check it napping" in " ".join(spinners_cli("asyncio", "--help").stdout.split())
 
 

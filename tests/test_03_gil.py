@@ -122,7 +122,7 @@ def test_a_fresh_interpreter_has_one_thread_which_also_runs_the_collector(eviden
 
 # --- 3, 9, 10 and free-threading: CPU-bound threads against processes --------------------------
 
-WORK_SECONDS = 0.25  # per unit: long enough to dwarf hand-over slop, short enough to repeat
+WORK_SECONDS = 0.15  # per unit: dozens of scheduler ticks and switch intervals, short enough to repeat
 
 
 @pytest.fixture(scope="module")

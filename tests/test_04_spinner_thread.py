@@ -181,6 +181,27 @@ def test_the_spinner_blanks_its_line_so_the_answer_starts_clean(evidence):
     assert render(unblanked + "Answer: 42\n") != ["Answer: 42"]
 
 
+class SlowToBlank(io.StringIO):
+    """An output stream on which the spinner's last write, the blanking, takes 50 ms."""
+
+    def write(self, text: str) -> int:
+        if text.startswith("\r") and not text.strip():
+            time.sleep(0.05)  # widens the window in which a supervisor that did not wait returns
+        return super().write(text)
+
+
+@claim("ST-5")
+def test_the_supervisor_returns_only_once_the_spinner_has_blanked_its_line(evidence):
+    """The supervisor joins its spinner before it returns the answer, so the caller's next
+    output cannot land before the blanking -- even when the blanking is slow."""
+    out = SlowToBlank()
+    assert thread_spinner.supervisor(lambda: slow(0.03), interval=0.01, out=out) == 42
+    at_return = out.getvalue()
+    evidence.record(ends_blank_at_return=at_return.endswith(" \r"))
+    assert at_return.endswith("\r" + " " * len("| thinking!") + "\r")
+    assert not [t for t in threading.enumerate() if t is not threading.current_thread() and "spin" in t.name]
+
+
 @claim("ST-6")
 def test_the_spinner_animates_while_the_main_thread_sleeps(evidence):
     """While the main thread is blocked in ``time.sleep`` (which releases the GIL) the spinner

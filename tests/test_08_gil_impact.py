@@ -19,6 +19,7 @@ from tests.helpers import GIL_OFF, cpus, frames_in, python, timed
 claim = pytest.mark.claim
 serial = pytest.mark.serial
 CHECKED = 1_000_000_000_000_037  # a prime: a full trial division, about half a second here
+QUICKER = 99_999_999_999_973  # a prime too, a third of the time
 INTERVAL = 0.05
 
 
@@ -114,10 +115,11 @@ def test_the_asyncio_spinner_freezes_during_is_prime_until_it_naps(evidence):
     napping variant awaits ``asyncio.sleep(0)`` every so many divisions and the spinner draws
     again -- at a cost: the check itself takes longer."""
     frozen, napping = io.StringIO(), io.StringIO()
-    assert asyncio.run(asyncio_spinner.supervisor(lambda: is_prime_blocking(CHECKED), interval=0.02, out=frozen))
-    _, plain = timed(lambda: asyncio.run(is_prime_blocking(CHECKED)))
+    n = QUICKER  # some 5 million divisions: a hundred naps
+    assert asyncio.run(asyncio_spinner.supervisor(lambda: is_prime_blocking(n), interval=0.02, out=frozen))
+    _, plain = timed(lambda: asyncio.run(is_prime_blocking(n)))
     result, napped = timed(
-        lambda: asyncio.run(asyncio_spinner.supervisor(lambda: is_prime_napping(CHECKED), interval=0.02, out=napping))
+        lambda: asyncio.run(asyncio_spinner.supervisor(lambda: is_prime_napping(n), interval=0.02, out=napping))
     )
     frames_frozen = len(frames_in(frozen.getvalue().split("\n", 1)[1]))
     frames_napping = len(frames_in(napping.getvalue()))

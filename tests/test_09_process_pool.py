@@ -69,7 +69,7 @@ def test_two_processes_come_close_to_halving_the_time(evidence):
     """With two workers on two free cores the pool takes little more than half the sequential
     time. Pinned to one CPU, it does not: parallelism needs cores."""
     numbers = [n for n in SMALL if n > 10**12] * 4  # about 0.7 s of checks in all
-    pinned = _pinned_speedup(numbers[: len(numbers) // 2])
+    pinned = _pinned_speedup(numbers[: len(numbers) // 4])
     evidence.record(speedup_on_one_cpu=pinned)
     assert pinned < 1.2, "on one CPU two processes cannot beat one"
     if cpus() < 2:
@@ -104,7 +104,7 @@ def _pinned_speedup(numbers: list[int]) -> float:
 @claim("POOL-3")
 def test_the_pool_on_threads_is_no_faster_than_sequential(evidence):
     """The same pool on two threads takes at least as long as checking the numbers in turn."""
-    numbers = [n for n in SMALL if n > 10**12] * 2
+    numbers = [n for n in SMALL if n > 10**12]  # about 0.2 s of checks
     runs = [
         (timed(lambda: run_sequential(numbers))[1], timed(lambda: run_pool(numbers, 2, "thread"))[1]) for _ in range(2)
     ]

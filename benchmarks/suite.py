@@ -1,0 +1,100 @@
+"""Where the specification's wall time goes, on one or more interpreters.
+
+For each interpreter, runs the whole specification once (``python -m spec.run``, both
+passes) and prints, as Markdown:
+
+* the wall time of each pass and of the whole run, against the 30 s budget;
+* for each pass, the seconds spent in each test module (setup, call and teardown of its
+  tests; in the parallel pass these are worker-seconds, spread over the xdist workers)
+  and the rest: start-up, collection and reporting;
+* the slowest tests of each pass.
+
+    python -m benchmarks.suite [PYTHON ...]     # default: this interpreter
+
+Each interpreter needs the test dependencies: after ``tox``, ``.tox/py3*/bin/python`` have them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUDGET = 30.0  # seconds for the whole specification on one interpreter
+PASSES = ("parallel", "serial")
+
+
+def run_once(python: str, workdir: Path) -> tuple[str, float, int]:
+    """Run the specification with ``python``; return its version, the wall time and the exit status."""
+    version = subprocess.run(
+        [python, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    command = [python, "-m", "spec.run", f"--report-dir={workdir}", f"--junit-dir={workdir}", "-q"]
+    t0 = time.perf_counter()
+    code = subprocess.call(command, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return version, time.perf_counter() - t0, code
+
+
+def read_pass(xml_file: Path) -> tuple[float, dict[str, float], list[tuple[float, str]]]:
+    """A pass's wall time (as pytest measured it), seconds per test module, and every test's time."""
+    suite = ET.parse(xml_file).getroot().find("testsuite")
+    assert suite is not None, f"no testsuite in {xml_file}"
+    per_module: dict[str, float] = defaultdict(float)
+    tests = []
+    for case in suite.iter("testcase"):
+        seconds = float(case.get("time", "0"))
+        module = case.get("classname", "?").rsplit(".", 1)[-1]
+        per_module[module] += seconds
+        tests.append((seconds, f"{module}::{case.get('name')}"))
+    return float(suite.get("time", "0")), dict(per_module), sorted(tests, reverse=True)
+
+
+def report(python: str, slowest: int) -> tuple[list[str], int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        version, wall, code = run_once(python, Path(tmp))
+        passes = {name: read_pass(Path(tmp) / f"{name}.xml") for name in PASSES}
+    verdict = "passed" if code == 0 else f"FAILED (exit {code})"
+    lines = [
+        f"### Python {version} ({python})",
+        "",
+        f"Whole run: **{wall:.1f} s** of a {BUDGET:.0f} s budget; the specification {verdict}.",
+        "",
+        "| pass | wall | in tests | start-up, collection, report |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, (pass_wall, per_module, _) in passes.items():
+        in_tests = sum(per_module.values())
+        rest = f"{pass_wall - in_tests:.1f} s" if name == "serial" else "(spread over workers)"
+        lines.append(f"| {name} | {pass_wall:.1f} s | {in_tests:.1f} s | {rest} |")
+    for name, (_, per_module, tests) in passes.items():
+        lines += ["", f"{name} pass, seconds per module:", ""]
+        lines += [f"- {module}: {seconds:.1f} s" for module, seconds in sorted(per_module.items())]
+        lines += ["", f"{name} pass, slowest tests:", ""]
+        lines += [f"- {seconds:.2f} s {test}" for seconds, test in tests[:slowest]]
+    return [*lines, ""], code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.suite", description=__doc__.split("\n\n")[0])
+    parser.add_argument("pythons", nargs="*", default=[sys.executable], help="interpreters to time")
+    parser.add_argument("--slowest", type=int, default=5, help="how many of the slowest tests to list per pass")
+    args = parser.parse_args(argv)
+    failed = 0
+    for python in args.pythons:
+        lines, code = report(python, args.slowest)
+        print("\n".join(lines), flush=True)
+        failed += code != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

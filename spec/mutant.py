@@ -1,0 +1,72 @@
+"""Judge one mutant of ``spinners/``: exit 0 if the specification still passes (the mutant
+survives), non-zero if it fails (the mutant is killed).
+
+Cosmic-ray writes each mutant into the working tree and runs this. To keep a few hundred
+mutants within reach, it judges in two stages, each stopping at the first failure:
+
+1. the quick stage: the tests nearest the mutated module (found with ``git diff``),
+   without the timing-sensitive ``serial`` tests and the 3 s terminal demos;
+2. the whole specification (``python -m spec.run -x``), only for a mutant the quick
+   stage did not kill.
+
+A failure in either stage is a failure of the specification, so the verdict is the one the
+whole specification would give; the quick stage only saves time on the easy kills.
+
+With ``--nearest-only`` the second stage is left out: a sweep of every mutant in minutes
+rather than hours, whose survivors are then judged one by one -- run against the whole
+specification (``cosmic-ray mutate-and-test MODULE OPERATOR OCCURRENCE "python -m spec.mutant"``)
+or shown equivalent.
+
+    python -m spec.mutant [--nearest-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+NO_TESTS = 5
+
+# The test modules that exercise each package module most directly.
+NEAREST = {
+    "spinners/animation.py": ["test_04_spinner_thread.py", "test_05_spinner_process.py", "test_06_spinner_asyncio.py"],
+    "spinners/thread_spinner.py": ["test_04_spinner_thread.py", "test_07_supervisors.py"],
+    "spinners/process_spinner.py": ["test_05_spinner_process.py", "test_07_supervisors.py"],
+    "spinners/asyncio_spinner.py": ["test_06_spinner_asyncio.py", "test_07_supervisors.py"],
+    "spinners/work.py": ["test_00_package.py", "test_06_spinner_asyncio.py", "test_08_gil_impact.py"],
+    "spinners/prime_pool.py": ["test_09_process_pool.py", "test_00_package.py", "test_08_gil_impact.py"],
+    "spinners/cli.py": ["test_00_package.py"],
+}
+
+
+def mutated_modules() -> list[str]:
+    """The package modules that differ from the last commit (none if git cannot tell)."""
+    diff = subprocess.run(["git", "diff", "--name-only", "--", "spinners"], capture_output=True, text=True, check=False)
+    return diff.stdout.split() if diff.returncode == 0 else []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m spec.mutant", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nearest-only", action="store_true", help="leave out the whole specification")
+    args = parser.parse_args(argv)
+    nearest = sorted({f"tests/{name}" for module in mutated_modules() for name in NEAREST.get(module, [])})
+    if nearest:
+        # a mutant that deadlocks fails at 20 s: no quick test takes 2 s on a loaded machine
+        quick = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-n", "2", "--timeout=20"]
+        quick += ["--report-dir=.mutation-reports", "-m", "not serial", "-k", "not demo", *nearest]
+        code = subprocess.call(quick, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if code not in (0, NO_TESTS):
+            print(f"killed by the quick stage ({' '.join(nearest)}): exit {code}")
+            return code
+    if args.nearest_only:
+        print("survived the quick stage")
+        return 0
+    whole = [sys.executable, "-m", "spec.run", "--report-dir=.mutation-reports", "-x", "-q"]
+    code = subprocess.call(whole, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"{'killed' if code else 'survived'} by the whole specification: exit {code}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -95,7 +95,8 @@ def test_the_command_line_runs_each_spinner_and_prints_the_answer_on_a_clean_lin
     result = spinners_cli(*args, "--interval", "0.05") if "--interval" not in args else spinners_cli(*args)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    assert result.stdout.startswith("spinner object: <")
+    kind = {"thread": "<Thread(", "process": "Process name=", "asyncio": "<Task pending"}[args[0]]
+    assert result.stdout.startswith("spinner object: <") and kind in result.stdout.split("\n", 1)[0]
     # on a clean line: after the spinner's blanking, or after the first line when it never ran
     assert result.stdout.endswith(("\r" + last_line + "\n", ">\n" + last_line + "\n"))
 
@@ -174,7 +175,10 @@ def test_help_describes_every_unit_and_option():
     for option in ("--work", "--delay", "--number", "--message", "--interval", "--start-method"):
         assert option in result.stdout
     assert "napping" not in result.stdout and "--nap-every" not in result.stdout  # only the asyncio spinner naps
-    assert "check it napping" in " ".join(spinners_cli("asyncio", "--help").stdout.split())
+    asyncio_help = spinners_cli("asyncio", "--help").stdout
+    assert "check it napping" in " ".join(asyncio_help.split())
+    # only the process spinner has a start method
+    assert "--start-method" not in asyncio_help and "--start-method" not in spinners_cli("thread", "--help").stdout
 
 
 def test_the_console_script_is_declared():

@@ -120,6 +120,15 @@ def test_the_pool_on_threads_is_no_faster_than_sequential(evidence):
 def test_the_runners_agree_and_an_unknown_runner_is_refused():
     assert {r.n: r.prime for r in run_sequential(SMALL)} == SMALL
     assert {r.n: r.prime for r in run_pool(SMALL, 3, "thread")} == SMALL
-    with pytest.raises(ValueError, match="unknown runner"):
-        run_pool(SMALL, 1, "fiber")
+    for unknown in ("fiber", "threads"):
+        with pytest.raises(ValueError, match="unknown runner"):
+            run_pool(SMALL, 1, unknown)
     assert prime_pool.RUNNERS == ("sequential", "thread", "process")
+
+
+def test_the_collector_waits_for_every_sign_off_however_many_workers():
+    """Only the ``0`` sign-off ends a worker's share: a negative number is checked like any
+    other, and a pool of more workers than CPython caches small integers for (256) still
+    counts them all off."""
+    assert {r.n: r.prime for r in run_pool([-7, 2, 9], 1, "thread")} == {-7: False, 2: True, 9: False}
+    assert {r.n: r.prime for r in run_pool([2, 9], 300, "thread")} == {2: True, 9: False}

@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     # "--option=value": a separate value that is a path would make pytest take it for the rootdir
     base = [sys.executable, "-m", "pytest", f"--report-dir={report_dir}"]
     passes = [
-        ("parallel", [*base, "-n", args.workers, "-m", "not serial", *pytest_args]),
+        # one test at a time to each free worker: in chunks, a worker can get all three 3 s demos
+        ("parallel", [*base, "-n", args.workers, "--maxschedchunk=1", "-m", "not serial", *pytest_args]),
         ("serial", [*base, "-p", "no:xdist", "-m", "serial", f"--merge-results={partial}", *pytest_args]),
     ]
     if args.junit_dir:

@@ -71,7 +71,8 @@ def test_the_asyncio_supervisor_returns_the_works_answer(work, answer):
 def test_the_napping_check_agrees_with_the_plain_one():
     # besides the fixtures: the edge cases, and squares and products of small odd primes
     edges = {0: False, 1: False, 3: True, 4: False, 5: True, 7: True, 25: False, 35: False, 49: False}
-    for n, verdict in {**SMALL, **edges}.items():
+    quick = {n: verdict for n, verdict in SMALL.items() if n < 10**13}  # (IMP-4 checks the rest)
+    for n, verdict in {**quick, **edges}.items():
         assert asyncio.run(is_prime_napping(n, every=1000)) is verdict
         assert is_prime(n) is verdict
 

@@ -70,8 +70,8 @@ def test_every_frame_reaches_a_block_buffered_pipe_at_once(evidence):
     """Frames are flushed as written, so a reader at the other end of a pipe (block-buffered)
     sees the first one while the program is still running. Control: frames written without a
     flush stay in the writer's buffer until it exits."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "spinners", "thread", "--delay", "1", "--interval", "0.05"],
+    child = subprocess.Popen(  # 30 s of work: a frame that came only at exit would come far too late
+        [sys.executable, "-m", "spinners", "thread", "--delay", "30", "--interval", "0.05"],
         stdout=subprocess.PIPE,
         cwd=ROOT,
         env=BUFFERED_ENV,
@@ -81,6 +81,7 @@ def test_every_frame_reaches_a_block_buffered_pipe_at_once(evidence):
         read_until(child.stdout, b"thinking!", "frame")
         still_running = child.poll() is None
     finally:
+        child.kill()
         child.communicate(timeout=PATIENCE)
     assert still_running, "the first frame arrived only when the program ended"
     # Control

@@ -125,10 +125,10 @@ def test_a_hanging_test_fails_with_a_stack_dump_and_leaves_no_orphan(pytester, m
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     pidfile = tmp_path / "child.pid"
     pytester.makepyfile(test_hang=HANGING.format(pidfile=pidfile))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--timeout=2", "--timeout-method=signal")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--timeout=1", "--timeout-method=signal")
     output = result.stdout.str()
     assert result.ret == 1
-    assert "Timeout (>2.0s)" in output
+    assert "Timeout (>1.0s)" in output
     assert "test_hang.py" in output and "test_hangs" in output  # where it hung
     assert "the test left behind: child process" in output
     pid = int(pidfile.read_text())

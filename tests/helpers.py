@@ -124,35 +124,35 @@ def frames_in(output: str) -> list[str]:
     return [part for part in output.split("\r") if part.strip() and part[:1] in "\\|/-" and part[1:2] == " "]
 
 
-def children_of(pid: int) -> list[int]:
-    """PIDs whose parent is ``pid`` (Linux /proc; none where there is no /proc)."""
-    found: list[int] = []
+def proc_stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (Linux): ``[0]`` the state, ``[1]``
+    the parent's PID, ``[3]`` the session, ``[11]``/``[12]`` user/system CPU ticks. Raises
+    OSError if the process is gone."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _live_processes() -> Iterator[tuple[int, list[str]]]:
+    """Every process on the machine that is not a zombie, with its ``proc_stat`` fields."""
     if not Path("/proc").is_dir():
-        return found
+        return
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                stat = (entry / "stat").read_text()
+                fields = proc_stat(int(entry.name))
             except OSError:
                 continue
-            state, ppid = stat.rsplit(")", 1)[1].split()[:2]
-            if int(ppid) == pid and state != "Z":  # a zombie is already dead; its reaper is elsewhere
-                found.append(int(entry.name))
-    return found
+            if fields[0] != "Z":  # a zombie is already dead; its reaper is elsewhere
+                yield int(entry.name), fields
+
+
+def children_of(pid: int) -> list[int]:
+    """PIDs whose parent is ``pid`` (Linux /proc; none where there is no /proc)."""
+    return [child for child, fields in _live_processes() if int(fields[1]) == pid]
 
 
 def session_members(sid: int) -> list[int]:
     """PIDs in session ``sid`` (Linux /proc): a CLI started in a new session and all it started."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[3]) == sid and fields[0] != "Z":
-                found.append(int(entry.name))
-    return found
+    return [member for member, fields in _live_processes() if int(fields[3]) == sid]
 
 
 @contextlib.contextmanager

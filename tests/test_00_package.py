@@ -28,6 +28,7 @@ from tests.helpers import (
     cli_in_own_session,
     ctrl_c,
     frames_in,
+    proc_stat,
     read_until,
     session_members,
     spinners_cli,
@@ -274,7 +275,7 @@ def test_the_demo_on_a_real_terminal(unit):
 
 def _cpu_seconds(pid: int) -> float:
     """CPU time a process has used so far (Linux /proc): proof that it is computing."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = proc_stat(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from spec import catalogue, matrix, mutant
-from tests.helpers import ROOT, python, wait_until
+from tests.helpers import ROOT, proc_stat, python, wait_until
 
 pytest_plugins = ["pytester"]
 
@@ -138,7 +137,7 @@ def test_a_hanging_test_fails_with_a_stack_dump_and_leaves_no_orphan(pytester, m
 def _dead(pid: int) -> bool:
     """Gone, or a zombie waiting for whatever reaps orphans here: not running, either way."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        return proc_stat(pid)[0] == "Z"
     except FileNotFoundError:
         return True
 

@@ -14,7 +14,7 @@ import pytest
 
 from spinners import process_spinner, thread_spinner
 from spinners.process_spinner import spin_in_child
-from tests.helpers import children_of, frames_in, join, spinners_cli, wait_until
+from tests.helpers import children_of, frames_in, frames_of, join, spinners_cli, wait_until
 
 claim = pytest.mark.claim
 METHODS = multiprocessing.get_all_start_methods()
@@ -29,18 +29,38 @@ def context(request: pytest.FixtureRequest) -> multiprocessing.context.BaseConte
 @claim("SP-1", "SP-6")
 @pytest.mark.parametrize("method", METHODS)
 def test_the_process_spinner_animates_from_a_child_and_answers(evidence, method):
-    """Run as a program, the process spinner draws the same frames -- from a child process
-    writing to the standard output it inherited -- and prints the answer, under every start
-    method the platform offers."""
-    result = spinners_cli("process", "--delay", "0.4", "--interval", "0.05", "--start-method", method)
+    """Run as a program, the process spinner prints its object, animates and prints the answer
+    on a clean line, under every start method the platform offers."""
+    result = spinners_cli("process", "--delay", "0.2", "--interval", "0.05", "--start-method", method)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.split("\n")
-    frames = frames_in(lines[1])
-    evidence.record(**{f"frames_{method}": len(frames)})
     assert lines[0].startswith("spinner object: <") and "initial>" in lines[0]
-    assert len(frames) >= 2
+    # at least the first frame: the child draws one before it first looks at the event
+    assert frames_in(lines[1])
     assert lines[1].endswith("\rAnswer: 42")
     assert result.stderr == ""
+
+
+KEEPS_DRAWING = """
+import os, sys
+from spinners import process_spinner
+print(f"supervisor pid={os.getpid()}", flush=True)
+answer = process_spinner.supervisor(lambda: sys.stdin.readline() and 42, interval=0.02, start_method=sys.argv[1])
+print(f"\\nAnswer: {answer}")
+"""
+
+
+@claim("SP-1", "SP-6")
+@pytest.mark.parametrize("method", METHODS)
+def test_the_child_keeps_drawing_until_the_parents_work_ends(evidence, method):
+    """The frames come from the child, a new interpreter writing to the standard output it
+    inherited, and keep coming for as long as the parent works -- here, until the test has
+    seen five of them, however long the child took to start."""
+    stamps, output = frames_of(KEEPS_DRAWING, method, release_after=5)
+    evidence.record(**{f"frames_{method}": len(stamps)})
+    assert len(stamps) >= 5
+    assert output.startswith("supervisor pid=") and "spinner object: <" in output
+    assert output.endswith("\nAnswer: 42\n")
 
 
 def _child_ids(queue) -> None:  # type: ignore[no-untyped-def]

@@ -4,17 +4,34 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import statistics
 import time
+from collections.abc import Callable
+from typing import NamedTuple
 
 import pytest
 
 from spinners import prime_pool
 from spinners.prime_pool import SMALL, PrimeResult, check, run_pool, run_sequential
-from tests.helpers import GIL_OFF, OTHERS_BUSY, OWN_CHILDREN, cpus, join, other_load_during, timed, wait_until
+from tests.helpers import (
+    AT_MOST_ONE_CORE,
+    GIL_OFF,
+    OWN_CHILDREN,
+    children_cpu,
+    join,
+    prime_taking,
+    timed,
+    timed_cpu,
+    until_shown,
+    wait_until,
+)
 
 claim = pytest.mark.claim
 serial = pytest.mark.serial
 SLOW_NUMBER = 1_000_000_007
+# The pool's bookkeeping is what these tests check, not its speed: the fixture's numbers that
+# take milliseconds each (IMP-4 checks the verdicts of the others).
+QUICK = {n: prime for n, prime in SMALL.items() if n < 10**13}
 
 
 def slow_check(n: int) -> PrimeResult:
@@ -36,10 +53,10 @@ def test_every_number_is_reported_exactly_once_even_with_a_slow_worker(evidence,
     """Workers stop on one ``0`` sentinel each and sign off with a ``0`` result; the collector
     waits for every sign-off, so each number is reported exactly once -- also when one worker is
     slow on purpose."""
-    results = run_pool(SMALL, 2, "process", start_method, checker=slow_check)
+    results = run_pool(QUICK, 2, "process", start_method, checker=slow_check)
     evidence.record(**{f"reported_{start_method}": len(results)})
-    assert sorted(r.n for r in results) == sorted(SMALL)
-    assert all(r.prime is SMALL[r.n] for r in results)
+    assert sorted(r.n for r in results) == sorted(QUICK)
+    assert all(r.prime is QUICK[r.n] for r in results)
 
 
 @claim("POOL-1")
@@ -63,67 +80,120 @@ def test_a_collector_that_stops_at_an_empty_queue_loses_the_slow_workers_answer(
     assert SLOW_NUMBER not in {r.n for r in early} and late.n == SLOW_NUMBER
 
 
+# The pool's speed-up: the sequential CPU time of the work (what it costs, which other load
+# does not inflate) over the pool's wall time (which load can only lengthen). Two workers
+# could reach 2; the pool has shown it uses two cores when it reaches this (0.7 of the
+# sequential time: start-up and the last job's hand-over add to the ideal 0.5).
+TWO_CORES_SPEEDUP = 1 / 0.7
+# Pinned to one CPU, the pool cannot beat sequential code: at most 20% for the CPU's own
+# run-to-run noise.
+ONE_CPU_SPEEDUP = 1.2
+# Threads are "no faster" when they take at least this share of the sequential time (see
+# NO_FASTER in test_03_gil.py: parallel threads would take about half).
+NO_FASTER = 0.8
+POOL_SECONDS = 0.24  # the sequential cost of the pool's work, on any machine
+JOBS = 8  # equal jobs, taken by the workers as they go: a worker on a faster core takes more
+PAIRS = 5  # sequential and threaded runs, interleaved: a drift in the machine's speed hits both
+
+
+@pytest.fixture(scope="module")
+def equal_jobs() -> list[int]:
+    """JOBS copies of one prime whose check takes POOL_SECONDS / JOBS here: sized by time, and
+    equal and many, so that two workers can split the work about evenly (with unequal numbers
+    the longest one bounds the speed-up, whatever the pool does)."""
+    return [prime_taking(POOL_SECONDS / JOBS)] * JOBS
+
+
+class Speedup(NamedTuple):
+    sequential_cpu: float
+    pool_wall: float
+    pool_cores: float  # the workers' summed CPU time over the pool's wall time
+
+    @property
+    def speedup(self) -> float:
+        return self.sequential_cpu / self.pool_wall
+
+
+def _pool_against_sequential(numbers: list[int], runner: str) -> Speedup:
+    """Check ``numbers`` in turn, then with a pool of two workers (processes are our own children,
+    so their CPU time is ours to read once they have been joined)."""
+    _, _, sequential_cpu = timed_cpu(lambda: run_sequential(numbers))
+    before = children_cpu()
+    _, pool_wall = timed(lambda: run_pool(numbers, 2, runner, OWN_CHILDREN if runner == "process" else None))
+    return Speedup(sequential_cpu, pool_wall, (children_cpu() - before) / pool_wall)
+
+
 @serial
 @claim("POOL-2", "J-2")
-def test_two_processes_come_close_to_halving_the_time(evidence):
+def test_two_processes_come_close_to_halving_the_time(evidence, equal_jobs):
     """With two workers on two free cores the pool takes little more than half the sequential
     time. Pinned to one CPU, it does not: parallelism needs cores."""
-    # about 0.35 s of checks in all, the longest first: no worker is left alone with one at the end
-    numbers = sorted([n for n in SMALL if n > 10**12] * 2, reverse=True)
-    pinned = _pinned_speedup(numbers[::2])
-    evidence.record(speedup_on_one_cpu=pinned)
-    assert pinned < 1.2, "on one CPU two processes cannot beat one"
-    if cpus() < 2:
-        evidence.not_demonstrable(f"this process may run on {cpus()} CPU only (there: speed-up {pinned:.2f})")
-    for _ in range(3):  # the best of three, each against its own sequential run: noise only slows
-        _, sequential = timed(lambda: run_sequential(numbers))
-        (_, pooled), others = other_load_during(lambda: timed(lambda: run_pool(numbers, 2, "process", OWN_CHILDREN)))
-        evidence.record(sequential_s=sequential, two_processes_s=pooled, speedup=sequential / pooled)
-        if pooled < 0.7 * sequential:  # 0.5 is the limit; start-up and a last long number add
-            return
-    if others > OTHERS_BUSY:
-        evidence.not_demonstrable(f"other work kept {others:.2f} cores busy; speed-up {sequential / pooled:.2f}")
-    raise AssertionError(f"two processes on two idle cores: speed-up only {sequential / pooled:.2f}")
+    pinned = _pinned(lambda: _pool_against_sequential(equal_jobs, "process"))
+    evidence.record(speedup_on_one_cpu=pinned.speedup, cores_on_one_cpu=pinned.pool_cores)
+    assert pinned.speedup < ONE_CPU_SPEEDUP, "on one CPU two processes cannot beat one"
+    assert pinned.pool_cores <= AT_MOST_ONE_CORE
+    pooled = until_shown(lambda: _pool_against_sequential(equal_jobs, "process"), _two_cores, 2)
+    evidence.record(speedup=pooled.result.speedup, pool_cores=pooled.result.pool_cores)
+    if pooled.free_cores is not None:
+        evidence.record(free_cores=pooled.free_cores)
+    if not pooled.shown and not pooled.cores_were_free(2):
+        evidence.not_demonstrable(
+            f"two processes reached a speed-up of {pooled.result.speedup:.2f}; a probe of 2 busy children "
+            f"got only {pooled.free_cores:.2f} of 2 cores (other load, a CPU quota or affinity)"
+        )
+    assert pooled.result.speedup > TWO_CORES_SPEEDUP
 
 
-def _pinned_speedup(numbers: list[int]) -> float:
-    """Sequential over pooled time, the whole pool pinned to one CPU.
+def _two_cores(run: Speedup) -> bool:
+    return run.speedup > TWO_CORES_SPEEDUP
+
+
+def _pinned(measure: Callable[[], Speedup]) -> Speedup:
+    """``measure()`` with this process, and so the pool's workers, pinned to one CPU.
 
     The workers are our own children, so they inherit the pinning; a fork server started
     earlier (Linux's default from 3.14) would fork them with its own."""
     mine = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(mine)})
     try:
-        _, sequential = timed(lambda: run_sequential(numbers))
-        _, pooled = timed(lambda: run_pool(numbers, 2, "process", OWN_CHILDREN))
+        return measure()
     finally:
         os.sched_setaffinity(0, mine)
-    return sequential / pooled
 
 
 @serial
 @claim("POOL-3")
-def test_the_pool_on_threads_is_no_faster_than_sequential(evidence):
+def test_the_pool_on_threads_is_no_faster_than_sequential(evidence, equal_jobs):
     """The same pool on two threads takes at least as long as checking the numbers in turn."""
-    numbers = [n for n in SMALL if n > 10**12]  # about 0.2 s of checks
-    runs = [
-        (timed(lambda: run_sequential(numbers))[1], timed(lambda: run_pool(numbers, 2, "thread"))[1]) for _ in range(2)
-    ]
-    sequential, threaded = min(s for s, _ in runs), min(t for _, t in runs)
-    evidence.record(sequential_s=sequential, two_threads_s=threaded, speedup=sequential / threaded)
-    if GIL_OFF:  # reversed: without a GIL the threads run in parallel
+    if GIL_OFF:  # reversed: without a GIL the threads run in parallel. POOL-2 shows the same
+        # work on two processes -- what threads are without a GIL -- passes a stricter bound.
         evidence.not_applicable("the GIL is disabled on this build: threads run the pool in parallel")
-        assert threaded < 0.8 * sequential
+        threaded = until_shown(lambda: _pool_against_sequential(equal_jobs, "thread"), _faster, 2)
+        evidence.record(speedup=threaded.result.speedup)
+        if not threaded.shown and not threaded.cores_were_free(2):
+            evidence.not_demonstrable(
+                f"two threads reached a speed-up of {threaded.result.speedup:.2f}; a probe of 2 busy "
+                f"children got only {threaded.free_cores:.2f} of 2 cores"
+            )
+        assert _faster(threaded.result)
         return
-    assert threaded >= 0.8 * sequential  # parallel threads would take about half
+    # interleaved with the sequential runs, median taken: a drift in the machine's speed hits both
+    speedups = [_pool_against_sequential(equal_jobs, "thread").speedup for _ in range(PAIRS)]
+    speedup = statistics.median(speedups)
+    evidence.record(speedup=speedup, speedups=speedups)
+    assert speedup <= 1 / NO_FASTER  # two threads in parallel would come close to 2
+
+
+def _faster(run: Speedup) -> bool:
+    return run.speedup > 1 / NO_FASTER
 
 
 def test_the_runners_agree_and_an_unknown_runner_is_refused():
-    assert {r.n: r.prime for r in run_sequential(SMALL)} == SMALL
-    assert {r.n: r.prime for r in run_pool(SMALL, 3, "thread")} == SMALL
+    assert {r.n: r.prime for r in run_sequential(QUICK)} == QUICK
+    assert {r.n: r.prime for r in run_pool(QUICK, 3, "thread")} == QUICK
     for unknown in ("fiber", "threads"):
         with pytest.raises(ValueError, match="unknown runner"):
-            run_pool(SMALL, 1, unknown)
+            run_pool(QUICK, 1, unknown)
     assert prime_pool.RUNNERS == ("sequential", "thread", "process")
 
 

@@ -219,8 +219,9 @@ class Parallel(NamedTuple):
 
 def _in_parallel(kind: str, loops: int) -> Parallel:
     """Two units sharing the work of ``loops`` each (in jobs taken as they go), released
-    together, against the same work done in turn right before them."""
-    sequential = burn_in_turn(2, loops)
+    together, against the same work done right before by one unit of the same kind -- measured
+    alike: a child can run slower than its parent where a tool such as coverage traces it."""
+    sequential = run_units(kind, 1, 2 * loops)
     run = run_units(kind, 2, loops, split=SPLIT)
     return Parallel(run.cores, sequential.cpu / run.wall)
 
@@ -358,12 +359,14 @@ RELEASED = 0.5
 
 @pytest.fixture(scope="module")
 def sized() -> dict[str, int]:
-    """How much of each C workload lasts about HOLD seconds on this machine, now."""
-    return {
-        "sum": int(repeats_for(HOLD, lambda n: sum(range(n)), 100_000)),
-        "sha256": max(1, round(repeats_for(HOLD, lambda k: [hashlib.sha256(BIG).digest() for _ in range(k)]))),
-        "zlib": max(1, round(repeats_for(HOLD, lambda k: [zlib.compress(BIG, 1) for _ in range(k)]))),
-    }
+    """How much of each C workload lasts about HOLD seconds on this machine, now -- timed
+    beside a probe thread, as they are measured."""
+    with Probe():
+        return {
+            "sum": int(repeats_for(HOLD, lambda n: sum(range(n)), 100_000)),
+            "sha256": max(1, round(repeats_for(HOLD, lambda k: [hashlib.sha256(BIG).digest() for _ in range(k)]))),
+            "zlib": max(1, round(repeats_for(HOLD, lambda k: [zlib.compress(BIG, 1) for _ in range(k)]))),
+        }
 
 
 def _libc(loader: type[ctypes.CDLL]) -> ctypes.CDLL:

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, cast
 
 import pytest
 
@@ -42,7 +43,7 @@ class Evidence:
         """Keep measured values for the report (rounded floats, ints, strings, lists, dicts)."""
         self.values.update({key: _plain(value) for key, value in values.items()})
 
-    def not_demonstrable(self, reason: str) -> None:
+    def not_demonstrable(self, reason: str) -> NoReturn:
         """This machine cannot show the claim: skip, saying why with the measurement."""
         self.verdict.update(verdict=UNDEMONSTRABLE, reason=reason)
         pytest.skip(f"not demonstrable here: {reason}")
@@ -76,7 +77,7 @@ def evidence(request: pytest.FixtureRequest) -> Evidence:
 def _property(item: pytest.Item, name: str) -> dict[str, Any]:
     for key, value in item.user_properties:
         if key == name:
-            return value  # type: ignore[no-any-return]
+            return cast(dict[str, Any], value)
     fresh: dict[str, Any] = {}
     item.user_properties.append((name, fresh))
     return fresh
@@ -201,7 +202,11 @@ class ClaimsReporter:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.results.tests:
             return
-        data = {"interpreter": interpreter(), "claims": claim_verdicts(self.results.tests), "tests": self.results.tests}
+        data: dict[str, Any] = {
+            "interpreter": interpreter(),
+            "claims": claim_verdicts(self.results.tests),
+            "tests": self.results.tests,
+        }
         out_dir = Path(self.config.getoption("--report-dir"))
         if not out_dir.is_absolute():
             out_dir = Path(self.config.rootpath) / out_dir
@@ -235,6 +240,27 @@ class ClaimsReporter:
         tr.write_line(f"claims report: {path}")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    """Under a failing claim test's traceback: the claims it specifies and what it measured."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    properties: dict[str, Any] = dict(item.user_properties)
+    if report.failed and properties.get("claims"):
+        claims = catalogue.load()
+        lines = [
+            f"{claim_id}: {claims[claim_id].text if claim_id in claims else '(not in the catalogue)'}"
+            for claim_id in properties["claims"]
+        ]
+        measured = properties.get("evidence") or {}
+        lines.append("measured: " + (", ".join(f"{k}={v}" for k, v in measured.items()) or "nothing yet"))
+        report.sections.append(("claim and evidence", "\n".join(lines)))
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "claim(*ids): the catalogue claims this test specifies (see spec/claims.md)")
+    config.addinivalue_line(
+        "markers", "serial: timing-sensitive; runs alone, in the serial pass, never beside other tests"
+    )
     if not hasattr(config, "workerinput"):  # xdist workers only send their reports
         config.pluginmanager.register(ClaimsReporter(config), "claims-reporter")

@@ -55,19 +55,10 @@ def positive(text: str) -> float:
     return value
 
 
-def count(text: str) -> int:
+def whole(text: str) -> int:
+    """A whole number of 1 or more; underscores may group its digits, as in Python (``5_000``)."""
     try:
         value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
-    return value
-
-
-def number(text: str) -> int:
-    try:
-        value = int(text.replace("_", ""))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
@@ -103,7 +94,7 @@ def build_parser() -> Parser:
             + (", or check it napping every --nap-every divisions" if unit == "asyncio" else ""),
         )
         sub.add_argument("--delay", type=non_negative, default=DELAY, help=f"seconds of sleep (default {DELAY:g})")
-        sub.add_argument("--number", type=number, default=PRIME, help=f"number to check (default {PRIME:_})")
+        sub.add_argument("--number", type=whole, default=PRIME, help=f"number to check (default {PRIME:_})")
         sub.add_argument("--message", default=MESSAGE, help=f"text beside the spinner (default {MESSAGE!r})")
         sub.add_argument(
             "--interval", type=positive, default=INTERVAL, help=f"seconds between frames (default {INTERVAL:g})"
@@ -119,7 +110,7 @@ def build_parser() -> Parser:
         if unit == "asyncio":
             sub.add_argument(
                 "--nap-every",
-                type=count,
+                type=whole,
                 default=NAP_EVERY,
                 help=f"divisions between two naps with --work nap (default {NAP_EVERY})",
             )
@@ -128,10 +119,10 @@ def build_parser() -> Parser:
         help="check numbers for primality with a homegrown pool",
         description="Check numbers for primality sequentially, or with a pool of worker processes or threads.",
     )
-    primes.add_argument("numbers", nargs="*", type=number, help="numbers to check (default: a built-in list)")
+    primes.add_argument("numbers", nargs="*", type=whole, help="numbers to check (default: a built-in list)")
     primes.add_argument("--runner", choices=RUNNERS, default="process", help="how to run the checks (default process)")
     primes.add_argument(
-        "--workers", type=count, default=multiprocessing.cpu_count(), help="workers in the pool (default: CPU count)"
+        "--workers", type=whole, default=multiprocessing.cpu_count(), help="workers in the pool (default: CPU count)"
     )
     primes.add_argument("--start-method", type=start_method, default=None, help="for --runner process")
     return parser

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PATIENCE, children_of
+from tests.support.processes import children_of
+from tests.support.waiting import PATIENCE
 
 SIGNALS = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGCHLD] if hasattr(signal, "SIGCHLD") else [])
 

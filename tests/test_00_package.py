@@ -21,23 +21,19 @@ from spinners import asyncio_spinner, process_spinner, thread_spinner
 from spinners.cli import main
 from spinners.prime_pool import LARGE, SMALL
 from spinners.work import is_prime, is_prime_blocking, is_prime_napping, slow, slow_async
-from tests.helpers import (
+from tests.support.frames import Metronome, frames_in, median_interval
+from tests.support.processes import (
     BUFFERED_ENV,
-    PACE,
-    PATIENCE,
     ROOT,
-    Metronome,
     cli_in_own_session,
     ctrl_c,
-    frames_in,
-    median_interval,
     proc_stat,
     read_until,
     session_members,
     spinners_cli,
-    timed,
-    wait_until,
 )
+from tests.support.tolerances import AT_LEAST, PACE
+from tests.support.waiting import PATIENCE, timed, wait_until
 
 QUICK = 1_000_000_000_039  # prime; checked in about 15 ms
 
@@ -180,6 +176,15 @@ def test_help_describes_every_unit_and_option():
     for option in ("--work", "--delay", "--number", "--message", "--interval", "--start-method"):
         assert option in result.stdout
     assert "napping" not in result.stdout and "--nap-every" not in result.stdout  # only the asyncio spinner naps
+    # the defaults it states are the chapter's: 3 s of work, the chapter's number, its message, 0.1 s
+    text = " ".join(result.stdout.split())
+    for default in (
+        "sleep (default 3)",
+        "(default 5_000_111_000_222_021)",
+        "(default 'thinking!')",
+        "frames (default 0.1)",
+    ):
+        assert default in text, default
     asyncio_help = spinners_cli("asyncio", "--help").stdout
     assert "check it napping" in " ".join(asyncio_help.split())
     # only the process spinner has a start method
@@ -280,7 +285,7 @@ def test_the_demo_on_a_real_terminal(unit):
     assert frames_seen >= 10
     assert len(frames_in(received.decode())) <= 3.0 / 0.1 + 2  # a wait never ends early
     pace = median_interval(stamps)
-    assert pace >= 0.9 * 0.1
+    assert pace >= AT_LEAST * 0.1
     if machine.keeps_time():  # (else the machine wakes sleepers too late to tell a pace)
         assert pace <= PACE * machine.pace, (pace, machine.pace)
 

@@ -11,15 +11,16 @@ import threading
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.helpers import join
+from tests.support.waiting import join, started
 
 claim = pytest.mark.claim
 
 
-def _answer(channel) -> int:  # type: ignore[no-untyped-def]
+def _answer(channel) -> int:
     channel.put(42)
     return 42
 
@@ -33,6 +34,9 @@ def _fail() -> None:
 def test_start_returns_at_once_and_join_returns_none(evidence, kind):
     """``start()`` returns while the target still runs -- the starter must ask ``is_alive()`` --
     and ``join()`` returns ``None``, not the target's result, which comes through a queue."""
+    gate: Any
+    channel: Any
+    unit: Any
     if kind == "thread":
         gate, channel = threading.Event(), queue.SimpleQueue()
         unit = threading.Thread(target=lambda: gate.wait(10) and _answer(channel))
@@ -43,13 +47,13 @@ def test_start_returns_at_once_and_join_returns_none(evidence, kind):
     unit.start()
     running_after_start = unit.is_alive()
     gate.set()
-    joined = unit.join(10)
+    joined = unit.join(10)  # what it returns is the point here
     evidence.record(**{f"{kind}_alive_after_start": running_after_start, f"{kind}_join_returned": repr(joined)})
     assert running_after_start and joined is None and not unit.is_alive()
     assert channel.get() == 42
 
 
-def _gated_answer(gate, channel) -> None:  # type: ignore[no-untyped-def]
+def _gated_answer(gate, channel) -> None:
     gate.wait(10)
     _answer(channel)
 
@@ -86,12 +90,8 @@ def test_tasks_start_far_cheaper_than_threads(evidence):
 
     def threads() -> None:
         gate = threading.Event()
-        units = [threading.Thread(target=gate.wait) for _ in range(count)]
-        for unit in units:
-            unit.start()
-        gate.set()
-        for unit in units:
-            join(unit)
+        with started(threading.Thread(target=gate.wait) for _ in range(count)):
+            gate.set()
 
     async def tasks() -> None:
         gate = asyncio.Event()
@@ -119,7 +119,7 @@ def test_tasks_start_far_cheaper_than_threads(evidence):
     assert thread_kb * 1024 > 3 * task_peak
 
 
-def _os_memory_kb(action) -> int:  # type: ignore[no-untyped-def]
+def _os_memory_kb(action) -> int:
     """Virtual memory the OS maps while ``action`` runs (threads' stacks live there), Linux."""
     peak = [0]
     stop = threading.Event()

@@ -10,10 +10,13 @@ import queue
 import threading
 import time
 import traceback
+from typing import Any
 
 import pytest
 
-from tests.helpers import AT_MOST_ONE_CORE, join, python
+from tests.support.processes import python
+from tests.support.tolerances import AT_MOST_ONE_CORE
+from tests.support.waiting import join, started
 
 claim = pytest.mark.claim
 SHARED = {"value": "original"}
@@ -73,7 +76,7 @@ def test_each_execution_unit_has_its_own_stack_and_state(evidence):
     evidence.record(thread_stack=stacks[0][-2:])
 
 
-def _change_shared(channel) -> None:  # type: ignore[no-untyped-def]
+def _change_shared(channel) -> None:
     SHARED["value"] = "changed"
     channel.put((os.getpid(), SHARED["value"]))
 
@@ -141,18 +144,12 @@ def test_unsynchronised_updates_are_lost_and_a_lock_prevents_it(evidence):
     lost = Account()
     for _ in range(20):
         both_read = threading.Barrier(2)
-        pair = [threading.Thread(target=_deposit, args=(lost, both_read, None)) for _ in range(2)]
-        for unit in pair:
-            unit.start()
-        for unit in pair:
-            join(unit)
+        with started(threading.Thread(target=_deposit, args=(lost, both_read, None)) for _ in range(2)):
+            pass
     safe, lock = Account(), threading.Lock()
     for _ in range(20):
-        pair = [threading.Thread(target=_deposit, args=(safe, None, lock)) for _ in range(2)]
-        for unit in pair:
-            unit.start()
-        for unit in pair:
-            join(unit)
+        with started(threading.Thread(target=_deposit, args=(safe, None, lock)) for _ in range(2)):
+            pass
     evidence.record(deposits=40, balance_without_lock=lost.balance, balance_with_lock=safe.balance)
     assert lost.balance == 20
     assert safe.balance == 40
@@ -163,7 +160,7 @@ def test_coroutines_suspend_and_resume_classic_and_native(evidence):
     """A generator function is a classic coroutine, driven by ``send``; an ``async def`` function
     is a native one, driven by ``await`` and an event loop."""
 
-    def averager():  # type: ignore[no-untyped-def]
+    def averager():
         total, count, average = 0.0, 0, None
         while True:
             term = yield average
@@ -216,7 +213,7 @@ def test_a_coroutine_that_never_awaits_blocks_every_other(evidence):
         assert (after > before) is yields
 
 
-def _try_get(channel, out) -> None:  # type: ignore[no-untyped-def]
+def _try_get(channel, out) -> None:
     try:
         out.put(channel.get(timeout=0.1))
     except queue.Empty:
@@ -232,12 +229,13 @@ def test_each_unit_kind_has_its_own_queues_and_locks(evidence):
         assert hasattr(module, "Queue")
     for module in (threading, multiprocessing, asyncio):
         assert hasattr(module, "Lock")
-    assert multiprocessing.SimpleQueue and queue.SimpleQueue
-    context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
-    if context is None:
+    assert hasattr(multiprocessing, "SimpleQueue") and hasattr(queue, "SimpleQueue")
+    if "fork" not in multiprocessing.get_all_start_methods():
         evidence.not_demonstrable("needs the fork start method to hand a thread queue to a child")
+    context = multiprocessing.get_context("fork")
     results = context.SimpleQueue()
-    for channel in (queue.Queue(), context.Queue()):
+    channels: list[Any] = [queue.Queue(), context.Queue()]
+    for channel in channels:
         child = context.Process(target=_try_get, args=(channel, results))
         child.start()
         channel.put("item")

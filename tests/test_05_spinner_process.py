@@ -14,7 +14,9 @@ import pytest
 
 from spinners import process_spinner, thread_spinner
 from spinners.process_spinner import spin_in_child
-from tests.helpers import children_of, frames_in, frames_of, join, spinners_cli, wait_until
+from tests.support.frames import frames_in, frames_of
+from tests.support.processes import children_of, spinners_cli
+from tests.support.waiting import join, wait_until
 
 claim = pytest.mark.claim
 METHODS = multiprocessing.get_all_start_methods()
@@ -23,7 +25,8 @@ METHODS = multiprocessing.get_all_start_methods()
 @pytest.fixture(params=METHODS)
 def context(request: pytest.FixtureRequest) -> multiprocessing.context.BaseContext:
     """Every process test runs once per start method this platform offers."""
-    return multiprocessing.get_context(request.param)
+    method: str = request.param
+    return multiprocessing.get_context(method)
 
 
 @claim("SP-1", "SP-6")
@@ -63,7 +66,7 @@ def test_the_child_keeps_drawing_until_the_parents_work_ends(evidence, method):
     assert output.endswith("\nAnswer: 42\n")
 
 
-def _child_ids(queue) -> None:  # type: ignore[no-untyped-def]
+def _child_ids(queue) -> None:
     parent = multiprocessing.parent_process()
     queue.put((os.getpid(), os.getppid(), parent.pid if parent else None))
 

@@ -11,7 +11,7 @@ import pytest
 
 from spinners import asyncio_spinner
 from spinners.work import slow_async
-from tests.helpers import frames_in
+from tests.support.frames import frames_in
 
 claim = pytest.mark.claim
 
@@ -73,6 +73,26 @@ def test_cancel_raises_cancelled_error_at_the_spinners_await(evidence):
     evidence.record(frames=len(frames_in(out.getvalue())), task_cancelled=cancelled)
     assert done and not cancelled and result is None, "it caught the CancelledError and ended on its own"
     assert out.getvalue() == "\r\\ thinking!\r" + " " * len("\\ thinking!") + "\r"
+
+
+@claim("SA-2")
+def test_when_the_supervisor_returns_its_spinner_is_done_and_its_line_blank(evidence):
+    """Cancelling is a request: the supervisor waits for the cancelled spinner to finish, so that
+    when ``await supervisor(...)`` returns, the spinner task is done and its line is blank -- a
+    caller that prints the answer next, in the same event loop, prints it on a clean line."""
+    out = io.StringIO()
+
+    async def main() -> tuple[int, str, list[str]]:
+        answer = await asyncio_spinner.supervisor(lambda: slow_async(0.1), interval=0.02, out=out)
+        at_return = out.getvalue()  # before anything else in the loop gets a turn
+        others = [repr(task) for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        return answer, at_return, others
+
+    answer, at_return, others = asyncio.run(main())
+    evidence.record(tasks_left_at_return=others, ends_blank_at_return=at_return.endswith(" \r"))
+    assert answer == 42
+    assert others == [], "the spinner task was still pending when the supervisor returned"
+    assert at_return.endswith("\r" + " " * len("| thinking!") + "\r"), "the line was not blank yet"
 
 
 @claim("SA-2")

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.helpers import PATIENCE, join
+from tests.support.waiting import PATIENCE, join, started
 
 claim = pytest.mark.claim
 
@@ -89,11 +89,8 @@ def test_threads_are_switched_between_any_two_operations_coroutines_only_at_awai
     deadline = time.monotonic() + PATIENCE
     while lost == 0 and time.monotonic() < deadline:
         counter = Counter()
-        threads = [threading.Thread(target=_read_modify_write, args=(counter, 20_000)) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            join(thread)
+        with started(threading.Thread(target=_read_modify_write, args=(counter, 20_000)) for _ in range(4)):
+            pass
         lost = 4 * 20_000 - counter.value
         rounds += 1
     evidence.record(thread_updates_lost=lost, thread_rounds=rounds)

@@ -13,24 +13,17 @@ import pytest
 
 from spinners import asyncio_spinner, thread_spinner
 from spinners.prime_pool import LARGE, SMALL
-from spinners.work import PRIME, is_prime, is_prime_blocking, is_prime_napping
-from tests.helpers import (
-    GIL_OFF,
-    PACE,
-    Metronome,
-    StampedStream,
-    frames_in,
-    frames_of,
-    median_interval,
-    miller_rabin,
-    prime_taking,
-    timed,
-    timed_cpu,
-)
+from spinners.work import is_prime, is_prime_blocking, is_prime_napping
+from tests.support.cpu import GIL_OFF
+from tests.support.frames import Metronome, StampedStream, frames_in, frames_of, median_interval
+from tests.support.primes import miller_rabin, prime_taking
+from tests.support.tolerances import PACE
+from tests.support.waiting import timed, timed_cpu
 
 claim = pytest.mark.claim
 serial = pytest.mark.serial
 INTERVAL = 0.05  # the spinners' frame interval in these tests
+CHAPTER_PRIME = 5_000_111_000_222_021  # the chapter's number, as it states it
 CHECK_SECONDS = 0.4  # how long the CPU-bound check lasts, on any machine: 8 frame intervals
 
 
@@ -162,12 +155,12 @@ def test_the_napping_check_gives_the_loop_a_turn_every_so_many_divisions(evidenc
 def test_the_chapters_numbers_are_classified_correctly(evidence):
     """``is_prime`` says 5 000 111 000 222 021 is prime; every fixture number has the verdict
     an independent Miller-Rabin test gives, and ``is_prime`` agrees on the quick ones."""
-    prime, took = timed(lambda: is_prime(PRIME))
+    prime, took = timed(lambda: is_prime(CHAPTER_PRIME))
     evidence.record(chapter_number_s=took, fixture_numbers=len(LARGE) + len(SMALL))
-    assert prime is True and miller_rabin(PRIME)
+    assert prime is True and miller_rabin(CHAPTER_PRIME)
     for n, verdict in [*LARGE.items(), *SMALL.items()]:  # (not merged: both list 2)
         assert miller_rabin(n) is verdict, n
     for n, verdict in SMALL.items():
         assert is_prime(n) is verdict, n
     # Control: the instruments disagree with a wrong verdict.
-    assert not is_prime(PRIME + 2) and not miller_rabin(PRIME * 3)
+    assert not is_prime(CHAPTER_PRIME + 2) and not miller_rabin(CHAPTER_PRIME * 3)

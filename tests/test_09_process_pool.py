@@ -14,18 +14,10 @@ import pytest
 
 from spinners import prime_pool
 from spinners.prime_pool import SMALL, PrimeResult, check, run_pool, run_sequential
-from tests.helpers import (
-    AT_MOST_ONE_CORE,
-    GIL_OFF,
-    OWN_CHILDREN,
-    children_cpu,
-    join,
-    prime_taking,
-    timed,
-    timed_cpu,
-    until_shown,
-    wait_until,
-)
+from tests.support.cpu import GIL_OFF, OWN_CHILDREN, children_cpu, until_shown
+from tests.support.primes import prime_taking
+from tests.support.tolerances import AT_MOST_ONE_CORE, NO_FASTER, ONE_CPU_SPEEDUP, TWO_CORES_SPEEDUP
+from tests.support.waiting import started, timed, timed_cpu, wait_until
 
 T = TypeVar("T")
 claim = pytest.mark.claim
@@ -43,7 +35,7 @@ def slow_check(n: int) -> PrimeResult:
     return check(n)
 
 
-def worker_until_queue_looks_empty(jobs, results) -> None:  # type: ignore[no-untyped-def]
+def worker_until_queue_looks_empty(jobs, results) -> None:
     """The broken design's worker: no sentinel, it stops when the job queue looks empty."""
     while not jobs.empty():
         results.put(slow_check(jobs.get()))
@@ -70,29 +62,16 @@ def test_a_collector_that_stops_at_an_empty_queue_loses_the_slow_workers_answer(
     numbers = [SLOW_NUMBER, 2, 3, 5, 7, 9, 11, 13]  # the fast ones take microseconds, the slow one 0.3 s
     for n in numbers:
         jobs.put(n)
-    workers = [context.Process(target=worker_until_queue_looks_empty, args=(jobs, results)) for _ in range(2)]
-    for unit in workers:
-        unit.start()
-    wait_until(jobs.empty, "the job queue to look empty")
-    early = [results.get() for _ in numbers[1:]]  # the fast answers, and the collector stops here
-    late = results.get()  # the slow worker's answer comes after it stopped waiting
-    for unit in workers:
-        join(unit)
+    with started(context.Process(target=worker_until_queue_looks_empty, args=(jobs, results)) for _ in range(2)):
+        wait_until(jobs.empty, "the job queue to look empty")
+        early = [results.get() for _ in numbers[1:]]  # the fast answers, and the collector stops here
+        late = results.get()  # the slow worker's answer comes after it stopped waiting
     evidence.record(reported_by_broken_collector=len(early), numbers=len(numbers))
     assert SLOW_NUMBER not in {r.n for r in early} and late.n == SLOW_NUMBER
 
 
 # The pool's speed-up: the sequential CPU time of the work (what it costs, which other load
-# does not inflate) over the pool's wall time (which load can only lengthen). Two workers
-# could reach 2; the pool has shown it uses two cores when it reaches this (0.7 of the
-# sequential time: start-up and the last job's hand-over add to the ideal 0.5).
-TWO_CORES_SPEEDUP = 1 / 0.7
-# Pinned to one CPU, the pool cannot beat sequential code: at most 20% for the CPU's own
-# run-to-run noise.
-ONE_CPU_SPEEDUP = 1.2
-# Threads are "no faster" when they take at least this share of the sequential time (see
-# NO_FASTER in test_03_gil.py: parallel threads would take about half).
-NO_FASTER = 0.8
+# does not inflate) over the pool's wall time (which load can only lengthen).
 POOL_SECONDS = 0.16  # the sequential cost of the pool's work, on any machine
 JOBS = 8  # equal jobs, taken by the workers as they go: a worker on a faster core takes more
 PAIRS = 5  # sequential and threaded runs, interleaved: a drift in the machine's speed hits both

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from spec import catalogue, matrix, mutant
-from tests.helpers import ROOT, proc_stat, python, wait_until
+from tests.support.processes import ROOT, proc_stat, python
+from tests.support.waiting import wait_until
 
 pytest_plugins = ["pytester"]
 
@@ -60,7 +61,8 @@ def test_the_report_gives_each_claim_the_verdict_its_tests_earned(pytester, monk
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     pytester.makeconftest("pytest_plugins = ['spec.plugin']")
     pytester.makepyfile(test_specimen=SPECIMEN)
-    args = ["-p", "no:cacheprovider", f"--report-dir={pytester.path / 'out'}"]
+    # --strict-markers: the plugin itself registers `claim` (and `serial`)
+    args = ["-p", "no:cacheprovider", "--strict-markers", f"--report-dir={pytester.path / 'out'}"]
     result = pytester.runpytest_subprocess(*args, *(["-n", workers] if workers else []))
     result.assert_outcomes(passed=3, failed=1, skipped=1)
     data = json.loads(next((pytester.path / "out").glob("claims-*.json")).read_text())
@@ -76,6 +78,8 @@ def test_the_report_gives_each_claim_the_verdict_its_tests_earned(pytester, monk
     markdown = next((pytester.path / "out").glob("claims-*.md")).read_text()
     assert "| GIL-4 |" in markdown and "latency_ms=5.123" in markdown
     assert "claims on Python" in result.stdout.str()
+    # a failing claim test shows, under its traceback, the claim and what was measured
+    result.stdout.fnmatch_lines(["*claim and evidence*", "GIL-9: *", "measured: speedup=1.9"])
 
 
 def test_the_matrix_lists_verdicts_per_interpreter_and_explains_differences(tmp_path):

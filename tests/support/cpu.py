@@ -1,0 +1,210 @@
+"""CPU-bound work sized by time, the cores it used, and the cores this process can get now.
+
+Also the probe thread, whose pauses show when another thread held the GIL."""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from spec.catalogue import gil_disabled_build, gil_enabled
+from tests.support.tolerances import FREE_SHARE
+from tests.support.waiting import PATIENCE, join, wait_until
+
+T = TypeVar("T")
+
+
+# A free-threaded build running without the GIL: the claims about the GIL read reversed.
+GIL_OFF = gil_disabled_build() and not gil_enabled()
+
+
+class Probe:
+    """A thread that stamps ``perf_counter()`` in a tight loop: a gap in its stamps is a time it could not run."""
+
+    def __init__(self) -> None:
+        self.stamps: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="probe", daemon=True)
+
+    def _run(self) -> None:
+        stamps, now, stopped = self.stamps, time.perf_counter, self._stop.is_set
+        while not stopped():
+            stamps.append(now())
+
+    def __enter__(self) -> Probe:
+        self._thread.start()
+        wait_until(lambda: len(self.stamps) > 1000, "the probe to run")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        join(self._thread)
+
+    def largest_gap(self, start: float, end: float) -> float:
+        """The longest the probe went without a stamp between ``start`` and ``end``."""
+        inside = [t for t in self.stamps if start <= t <= end]
+        points = [start, *inside, end]
+        return max(b - a for a, b in itertools.pairwise(points))
+
+
+# Processes the spec measures are our own children, so their CPU time counts as ours
+# (os.times): forked where the platform can, else spawned -- never from a fork server
+# (Linux's default from 3.14), whose children are the server's.
+OWN_CHILDREN = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def burn(loops: int) -> int:
+    """Pure-Python CPU work: the interpreter holds the GIL for all of it but the switches."""
+    total = 0
+    for i in range(loops):
+        total += i % 7
+    return total
+
+
+def loops_for(seconds: float) -> int:
+    """How many ``burn`` loops take about ``seconds`` on this interpreter, now."""
+    return int(repeats_for(seconds, burn, 100_000))
+
+
+def repeats_for(seconds: float, work: Callable[[int], object], start: int = 1) -> float:
+    """How large an argument makes ``work(argument)`` last about ``seconds`` here, now, assuming
+    its cost grows in proportion to the argument: timed on growing sizes until one lasts 20 ms,
+    then scaled. Work sized this way takes the same time on a fast and on a slow CPU."""
+    size = start
+    while True:
+        t0 = time.perf_counter()
+        work(size)
+        took = time.perf_counter() - t0
+        if took > 0.02:
+            return size * seconds / took
+        size *= 4
+
+
+def _timed_burn(jobs: Any, start: Any, out: Any) -> None:
+    """In a thread or a child: wait for the common start, then burn the loops of one job after
+    another from ``jobs`` until a 0; report (cpu seconds, start, end)."""
+    out.put(None)  # ready
+    start.wait(PATIENCE)
+    t0, c0 = time.perf_counter(), time.thread_time()
+    while loops := jobs.get():
+        burn(loops)
+    out.put((time.thread_time() - c0, t0, time.perf_counter()))
+
+
+def _busy_for(jobs: Any, start: Any, out: Any) -> None:
+    """In a child: wait for the common start, keep one CPU busy for the seconds its job says
+    (however little of them this child gets), report (cpu seconds, start, end)."""
+    seconds = jobs.get()
+    out.put(None)  # ready
+    start.wait(PATIENCE)
+    t0, c0 = time.perf_counter(), time.thread_time()
+    while time.perf_counter() - t0 < seconds:
+        pass
+    out.put((time.thread_time() - c0, t0, time.perf_counter()))
+
+
+class Run:
+    """One measured run of N units: their summed CPU time, the wall time from the first start
+    to the last end, and the cores they used (CPU over wall)."""
+
+    def __init__(self, samples: list[tuple[float, float, float]]) -> None:
+        self.cpu = sum(cpu for cpu, _, _ in samples)
+        self.wall = max(end for _, _, end in samples) - min(begin for _, begin, _ in samples)
+        self.cores = self.cpu / self.wall
+
+
+def _released_together(kind: str, workers: int, target: Callable[..., None], jobs: list[float]) -> Run:
+    """Start ``workers`` threads or processes running ``target(job_queue, start, out)`` with
+    ``jobs`` in the queue, release them at once when every one is ready, and gather what each
+    measured. Start-up is outside the measured window (CPython's ccbench starts its clock the
+    same way); each unit stamps ``perf_counter``, a clock every process on the machine shares,
+    and its own CPU time (``thread_time``: only what it ran)."""
+    if kind == "thread":
+        start: Any = threading.Event()
+        out: Any = queue.SimpleQueue()
+        job_queue: Any = queue.SimpleQueue()
+        units: list[Any] = [threading.Thread(target=target, args=(job_queue, start, out)) for _ in range(workers)]
+    else:
+        context = multiprocessing.get_context(OWN_CHILDREN)
+        start, out, job_queue = context.Event(), context.SimpleQueue(), context.SimpleQueue()
+        # typeshed types get_context(str) as BaseContext; every concrete context has .Process
+        units = [context.Process(target=target, args=(job_queue, start, out)) for _ in range(workers)]  # type: ignore[attr-defined]
+    for job in jobs:
+        job_queue.put(job)
+    for unit in units:
+        unit.start()
+    try:
+        for _ in units:
+            assert out.get() is None
+        start.set()
+        samples = [out.get() for _ in units]
+    finally:
+        for unit in units:
+            join(unit, 60)
+    return Run(samples)
+
+
+def run_units(kind: str, workers: int, loops: int, split: int = 1) -> Run:
+    """Burn ``loops`` per unit in ``workers`` threads or processes, all released at once.
+
+    With ``split`` above 1 the whole work is cut into ``split`` jobs per unit, which the units
+    take from a common queue as they go: a unit on a faster core takes more of them, as a pool
+    does. (The cores of a shared machine can differ in speed by half at times.)"""
+    jobs = [loops // split] * (workers * split)
+    return _released_together(kind, workers, _timed_burn, [*jobs, *[0] * workers])
+
+
+def burn_in_turn(workers: int, loops: int) -> Run:
+    """The same work as ``run_units``, done by this thread alone, one share after the other."""
+    t0, c0 = time.perf_counter(), time.thread_time()
+    for _ in range(workers):
+        burn(loops)
+    return Run([(time.thread_time() - c0, t0, time.perf_counter())])
+
+
+def cores_available(workers: int, seconds: float = 0.1) -> float:
+    """How many cores this process can get now: ``workers`` children kept busy for ``seconds``,
+    their summed CPU time over the wall time.
+
+    Whatever limits it -- CPU affinity, a cgroup CPU quota, other programs on the machine --
+    shows in this figure, where the CPU count, the affinity mask and /proc/stat each miss some."""
+    return _released_together("process", workers, _busy_for, [seconds] * workers).cores
+
+
+class Shown(Generic[T]):
+    """The outcome of ``until_shown``: the last measurement, whether it showed the claim, and
+    the fewest cores the probe found free around the attempts that did not (None if none failed)."""
+
+    def __init__(self, result: T, shown: bool, free_cores: float | None) -> None:
+        self.result, self.shown, self.free_cores = result, shown, free_cores
+
+    def cores_were_free(self, workers: int) -> bool:
+        return self.free_cores is None or self.free_cores >= FREE_SHARE * workers
+
+
+def until_shown(measure: Callable[[], T], shows: Callable[[T], bool], workers: int, attempts: int = 3) -> Shown[T]:
+    """Measure up to ``attempts`` times until ``shows(result)``; after each attempt that does
+    not show it, probe how many of ``workers`` cores were to be had (``cores_available``).
+
+    A claim about parallel work can fail to show because other work took the cores or a CPU
+    quota withheld them: the probe tells that apart from a Python that really does not run the
+    work in parallel (probes around every failed attempt found the cores free)."""
+    free: list[float] = []
+    for _ in range(attempts):
+        result = measure()
+        if shows(result):
+            return Shown(result, True, min(free, default=None))
+        free.append(cores_available(workers))
+    return Shown(result, False, min(free))
+
+
+def children_cpu() -> float:
+    """CPU seconds used so far by the children this process has reaped (``os.times``)."""
+    times = os.times()
+    return times.children_user + times.children_system

@@ -1,0 +1,116 @@
+"""A spinner's output: its frames, when each arrived, and the pace a machine lets it keep."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import multiprocessing
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+from tests.support.cpu import OWN_CHILDREN
+from tests.support.processes import ROOT, read_some
+from tests.support.tolerances import KEEPS_TIME
+from tests.support.waiting import PATIENCE, join
+
+
+def frames_in(output: str) -> list[str]:
+    """The frames a spinner wrote: the text after each carriage return, blanks excluded."""
+    return [part for part in output.split("\r") if part.strip() and part[:1] in "\\|/-" and part[1:2] == " "]
+
+
+class StampedStream(io.StringIO):
+    """An in-memory output stream that notes the time (``perf_counter``) each frame arrives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stamps: list[float] = []
+
+    def write(self, text: str) -> int:
+        if frames_in(text):
+            self.stamps.append(time.perf_counter())
+        return super().write(text)
+
+
+def median_interval(stamps: list[float]) -> float:
+    """The median time between consecutive frames: the spinner's pace, whatever its start-up
+    took and however long one stall lasted (a count over a window would mix in both)."""
+    assert len(stamps) >= 3, f"too few frames to tell a pace: {len(stamps)}"
+    return statistics.median(b - a for a, b in itertools.pairwise(stamps))
+
+
+def _tick(interval: float, stop: Any, out: Any) -> None:
+    """In a child: sleep ``interval`` until told to stop, noting each wake-up; send the notes."""
+    stamps = [time.perf_counter()]
+    while not stop.wait(interval):
+        stamps.append(time.perf_counter())
+    out.put(stamps)
+
+
+class Metronome:
+    """A child process that waits ``interval`` again and again while the ``with`` block runs,
+    noting when it wakes: its ``pace`` (median interval) is the best a sleeping program keeps on
+    this machine now -- a CPU quota throttling us to its period, or other load, shows there.
+    A child, so that it needs no GIL of ours."""
+
+    def __init__(self, interval: float) -> None:
+        context = multiprocessing.get_context(OWN_CHILDREN)
+        self.interval = interval
+        self._stop, self._out = context.Event(), context.SimpleQueue()
+        self._child = context.Process(target=_tick, args=(interval, self._stop, self._out))  # type: ignore[attr-defined]
+        self.pace = float("nan")
+
+    def __enter__(self) -> Metronome:
+        self._child.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        stamps = self._out.get()
+        join(self._child)
+        self.pace = median_interval(stamps) if len(stamps) >= 3 else float("inf")
+
+    def keeps_time(self) -> bool:
+        """Whether this machine let a sleeper keep close enough to the interval to tell a pace
+        from one twice as slow (see PACE)."""
+        return self.pace <= KEEPS_TIME * self.interval
+
+
+def frames_of(script: str, *args: str, release_after: int | None = None) -> tuple[list[float], str]:
+    """Run ``script`` in a new interpreter and note when each frame it prints arrives; return
+    those times and all it printed.
+
+    With ``release_after``, a line goes to its standard input once that many frames have come:
+    a script whose work waits for that line (``sys.stdin.readline``) works for exactly as long
+    as the spinner needs to show itself, however slow its start-up (coverage, spawn)."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        stdin=subprocess.DEVNULL if release_after is None else subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    stamps: list[float] = []
+    output = b""
+    try:
+        while chunk := read_some(child.stdout):
+            stamps += [time.perf_counter()] * len(frames_in(chunk.decode()))
+            output += chunk
+            if child.stdin and not child.stdin.closed and len(stamps) >= (release_after or 0):
+                child.stdin.write(b"go\n")
+                child.stdin.close()
+        err = child.stderr.read()
+        child.wait(PATIENCE)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(PATIENCE)
+        for pipe in (child.stdin, child.stdout, child.stderr):
+            if pipe:
+                pipe.close()
+    assert child.returncode == 0, err.decode()
+    return stamps, output.decode()

@@ -1,0 +1,47 @@
+"""Primes sized by the time their check takes here, and an independent primality test."""
+
+from __future__ import annotations
+
+from tests.support.waiting import timed
+
+
+def miller_rabin(n: int) -> bool:
+    """A primality test independent of the package's trial division, deterministic below 3.3e24."""
+    if n < 2:
+        return False
+    bases = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41)
+    if n in bases:
+        return True
+    if any(n % p == 0 for p in bases):
+        return False
+    d, s = n - 1, 0
+    while d % 2 == 0:
+        d, s = d // 2, s + 1
+    for a in bases:
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(s - 1):
+            x = x * x % n
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def prime_taking(seconds: float) -> int:
+    """A prime whose check by trial division lasts about ``seconds`` on this machine, now.
+
+    Trial division of a prime ``n`` tries every odd number up to its square root, so its cost
+    grows with sqrt(n): time it on a small prime, scale, and take the next prime above (found
+    with Miller-Rabin, so that the primality check under test is not its own judge)."""
+    from spinners.work import is_prime  # the workload; its verdicts are checked elsewhere (IMP-4)
+
+    small = 1_000_000_007  # about 16 000 divisions
+    took = min(timed(lambda: is_prime(small))[1] for _ in range(3))
+    n = max(small, int(small * (seconds / took) ** 2))
+    n += 1 - n % 2
+    while not miller_rabin(n):
+        n += 2
+    return n

@@ -98,11 +98,13 @@ def test_the_asyncio_spinner_freezes_during_is_prime_until_it_naps(evidence):
     napping variant awaits ``asyncio.sleep(0)`` every so many divisions and the spinner draws
     again -- at a cost: the check itself takes longer."""
     frozen, napping = io.StringIO(), io.StringIO()
-    n = prime_taking(0.15)  # millions of divisions: dozens of naps
+    n = prime_taking(0.15)
+    # about 50 naps whatever the machine's speed (sizing n by time makes it smaller on a slow one)
+    every = max(1, len(range(3, math.isqrt(n) + 1, 2)) // 50)
     assert asyncio.run(asyncio_spinner.supervisor(lambda: is_prime_blocking(n), interval=0.02, out=frozen))
     _, _, plain = timed_cpu(lambda: asyncio.run(is_prime_blocking(n)))
     result, _, napped = timed_cpu(
-        lambda: asyncio.run(asyncio_spinner.supervisor(lambda: is_prime_napping(n), interval=0.02, out=napping))
+        lambda: asyncio.run(asyncio_spinner.supervisor(lambda: is_prime_napping(n, every), interval=0.02, out=napping))
     )
     frames_frozen = len(frames_in(frozen.getvalue().split("\n", 1)[1]))
     frames_napping = len(frames_in(napping.getvalue()))

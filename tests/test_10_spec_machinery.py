@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from spec import catalogue, matrix, mutant
+from spec import catalogue, matrix, mutant, readme
 from tests.support.processes import ROOT, proc_stat, python
 from tests.support.waiting import wait_until
 
@@ -54,7 +54,7 @@ def test_unknown(): pass
 """
 
 
-@pytest.mark.parametrize("workers", [None, "2"], ids=["plain", "xdist"])
+@pytest.mark.parametrize("workers", [None, "1"], ids=["plain", "xdist"])  # one worker: the trip home
 def test_the_report_gives_each_claim_the_verdict_its_tests_earned(pytester, monkeypatch, workers):
     """The report says what happened: holds, does not hold, not demonstrable, not applicable,
     untested; the measured values come through, also from xdist workers."""
@@ -106,7 +106,7 @@ def test_the_matrix_lists_verdicts_per_interpreter_and_explains_differences(tmp_
 def test_the_runner_reports_no_tests_as_exit_5(tmp_path):
     one_module = "tests/test_07_supervisors.py"
     result = python(
-        "-m", "spec.run", f"--report-dir={tmp_path}", "--workers=1", "-k", "no_such_test", one_module, timeout=120
+        "-m", "spec.run", f"--report-dir={tmp_path}", "--workers=0", "-k", "no_such_test", one_module, timeout=120
     )
     assert result.returncode == 5, result.stdout + result.stderr
 
@@ -154,3 +154,21 @@ def test_every_package_module_has_nearest_tests_for_the_mutation_sweep():
     assert set(mutant.NEAREST) == with_code
     for names in mutant.NEAREST.values():
         assert all((ROOT / "tests" / name).is_file() for name in names), names
+
+
+def test_ci_runs_the_readmes_set_up_commands_as_a_reader_pastes_them(tmp_path):
+    """The README's set-up block holds its two commands -- every Python, then this one -- each
+    putting tox in a virtual environment first (system Pythons refuse a bare pip install), and
+    .ci/run reads them from there rather than keeping a copy that could drift."""
+    commands = readme.setup_commands()
+    assert commands == [
+        "python3 -m venv .venv && .venv/bin/python -m pip install -q tox && .venv/bin/tox",
+        "python3 -m venv .venv && .venv/bin/python -m pip install -q tox && .venv/bin/tox -e py",
+    ]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python3 -m spec.readme" in ci
+    assert not any(command in ci for command in commands), "the commands are read, not copied"
+    # a README whose block went missing is an error, not zero commands
+    (tmp_path / "README.md").write_text("# x\n\n```sh\ntox\n```\n")
+    with pytest.raises(ValueError, match="set-up commands"):
+        readme.setup_commands(tmp_path / "README.md")

@@ -6,6 +6,8 @@ import itertools
 import sys
 from typing import Protocol, TextIO
 
+from wcwidth import wcswidth
+
 FRAMES = "\\|/-"
 MESSAGE = "thinking!"
 INTERVAL = 0.1  # seconds between two frames
@@ -25,9 +27,16 @@ def draw(char: str, msg: str, out: TextIO) -> str:
     return status
 
 
+def width(text: str) -> int:
+    """The columns ``text`` takes on a terminal: two for a wide character such as 計, none for a
+    combining accent."""
+    columns = wcswidth(text)
+    return columns if columns >= 0 else len(text)  # -1: a control character; count characters
+
+
 def blank(status: str, out: TextIO) -> None:
     """Overwrite the last frame with spaces and put the cursor back at the start of the line."""
-    out.write("\r" + " " * len(status.lstrip("\r")) + "\r")
+    out.write("\r" + " " * width(status.lstrip("\r")) + "\r")
     out.flush()
 
 

@@ -1,14 +1,19 @@
-"""The spinner as an asyncio task: one thread, one event loop, two coroutines taking turns."""
+"""The spinner as an asyncio task: one thread, one event loop, two coroutines taking turns.
+
+Also the slow work as coroutines: sleeping (which yields to the loop), checking a number
+without ever awaiting (which holds the loop), and checking it napping now and then."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TextIO, TypeVar
 
 from spinners.animation import FRAMES, INTERVAL, MESSAGE, blank, draw
+from spinners.work import ANSWER, DELAY, NAP_EVERY, is_prime
 
 R = TypeVar("R")
 
@@ -35,9 +40,34 @@ async def supervisor(
     """Schedule the spinner task, show it, await ``work``, then cancel the spinner."""
     stream = sys.stdout if out is None else out
     spinner = asyncio.create_task(spin(msg, interval, stream))
-    print(f"spinner object: {spinner}", file=stream)
+    print(f"spinner object: {spinner}", file=stream, flush=True)
     try:
         return await work()
     finally:
         spinner.cancel()
         await asyncio.wait([spinner])  # let it blank its line; never raises the task's outcome
+
+
+async def slow_async(delay: float = DELAY) -> int:
+    """Suspend the calling coroutine for ``delay`` seconds, letting the event loop run others."""
+    await asyncio.sleep(delay)
+    return ANSWER
+
+
+async def is_prime_blocking(n: int) -> bool:
+    """A coroutine that never awaits: it holds the event loop for the whole check."""
+    return is_prime(n)
+
+
+async def is_prime_napping(n: int, every: int = NAP_EVERY) -> bool:
+    """Like :func:`is_prime`, but awaits ``asyncio.sleep(0)`` every ``every`` divisions."""
+    if n < 2:
+        return False
+    if n % 2 == 0:
+        return n == 2
+    for count, divisor in enumerate(range(3, math.isqrt(n) + 1, 2), start=1):
+        if count % every == 0:
+            await asyncio.sleep(0)
+        if n % divisor == 0:
+            return False
+    return True

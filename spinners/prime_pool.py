@@ -8,15 +8,16 @@ empty, which would lose the answers of a worker still busy with its last number.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import NamedTuple, Protocol
 
+from spinners.interrupts import ctrl_c_held, leave_ctrl_c_to_the_parent
 from spinners.work import is_prime
 
 RUNNERS = ("sequential", "thread", "process")
@@ -83,22 +84,50 @@ def worker(jobs: Channel, results: Channel, checker: Callable[[int], PrimeResult
 
 
 def process_worker(jobs: Channel, results: Channel, checker: Callable[[int], PrimeResult] = check) -> None:
-    """A worker process: Ctrl-C at a terminal reaches it too, and ends it quietly."""
-    with contextlib.suppress(KeyboardInterrupt):
-        worker(jobs, results, checker)
+    """A worker process: Ctrl-C is the main process's to handle -- it stops the workers."""
+    leave_ctrl_c_to_the_parent()
+    worker(jobs, results, checker)
 
 
-def collect(results: Channel, workers: int) -> list[PrimeResult]:
-    """Gather results until every one of ``workers`` has signed off."""
+class WorkerDied(RuntimeError):
+    """A worker process ended without signing off: its share of the work is lost."""
+
+
+def collect(
+    results: Channel,
+    units: Sequence[threading.Thread] | Sequence[BaseProcess],
+    on_result: Callable[[PrimeResult], object] | None = None,
+) -> list[PrimeResult]:
+    """Gather results until every one of ``units`` has signed off, handing each to ``on_result``
+    as it arrives. Worker processes are watched too: one that ends without signing off (killed,
+    crashed) raises ``WorkerDied`` at once, rather than leaving us waiting for ever."""
     found: list[PrimeResult] = []
     signed_off = 0
-    while signed_off < workers:
+    watching = [unit for unit in units if isinstance(unit, BaseProcess)]
+    died: list[BaseProcess] = []
+    ended_cleanly = 0  # with exit code 0: each must have signed off, and what it sent is in the pipe
+    # a multiprocessing SimpleQueue's receiving end, to wait on beside the workers' sentinels
+    reader: Connection | None = getattr(results, "_reader", None) if watching else None
+    while signed_off < len(units):
+        if reader is not None and not reader.poll():  # nothing to read: has a worker ended?
+            if died or signed_off < ended_cleanly:  # all they sent has been read: no sign-off is coming
+                names = ", ".join(f"{unit.name} (pid {unit.pid}, exit code {unit.exitcode})" for unit in died)
+                missing = f"{ended_cleanly - signed_off} ended with exit code 0 but never signed off"
+                raise WorkerDied(f"a worker ended without signing off: {names or missing}")
+            wait([reader, *(unit.sentinel for unit in watching)])
+            ended = [unit for unit in watching if unit.exitcode is not None]
+            watching = [unit for unit in watching if unit not in ended]
+            died += [unit for unit in ended if unit.exitcode != 0]
+            ended_cleanly += sum(unit.exitcode == 0 for unit in ended)
+            continue
         result = results.get()
         assert isinstance(result, PrimeResult)
         if result.n == 0:
             signed_off += 1
         else:
             found.append(result)
+            if on_result is not None:
+                on_result(result)
     return found
 
 
@@ -112,8 +141,10 @@ def run_pool(
     runner: str = "process",
     start_method: str | None = None,
     checker: Callable[[int], PrimeResult] = check,
+    on_result: Callable[[PrimeResult], object] | None = None,
 ) -> list[PrimeResult]:
-    """Check ``numbers`` with ``workers`` processes (``runner="process"``) or threads (``"thread"``)."""
+    """Check ``numbers`` with ``workers`` processes (``runner="process"``) or threads (``"thread"``),
+    handing each result to ``on_result`` as it arrives."""
     if runner == "process":
         context = multiprocessing.get_context(start_method)
         jobs: Channel = context.SimpleQueue()
@@ -129,17 +160,19 @@ def run_pool(
         raise ValueError(f"unknown runner {runner!r}: choose 'process' or 'thread'")
     try:  # all of it: a Ctrl-C before the sentinels are in would leave the workers waiting forever
         for unit in units:
-            unit.start()
+            with ctrl_c_held():  # a Ctrl-C comes after this start, not inside it
+                unit.start()
         for n in numbers:
             jobs.put(n)
         for _ in units:
             jobs.put(0)
-        found = collect(results, workers)
-    except BaseException:  # Ctrl-C: stop the worker processes rather than wait for them
-        for unit in units:
-            if isinstance(unit, BaseProcess) and unit.is_alive():
-                unit.terminate()
-                unit.join()
+        found = collect(results, units, on_result)
+    except BaseException:  # Ctrl-C, a dead worker: stop the worker processes rather than wait for them
+        alive = [unit for unit in units if isinstance(unit, BaseProcess) and unit.is_alive()]
+        for unit in alive:  # all at once: one by one, each would wait its turn for a CPU to die on
+            unit.terminate()
+        for unit in alive:
+            unit.join()
         raise  # (threads cannot be stopped from outside; they are daemons and die with us)
     for unit in units:
         unit.join()

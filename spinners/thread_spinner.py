@@ -22,7 +22,7 @@ def supervisor(
     stream = sys.stdout if out is None else out
     done = Event()
     spinner = Thread(target=spin, args=(msg, done, interval, stream))
-    print(f"spinner object: {spinner}", file=stream)
+    print(f"spinner object: {spinner}", file=stream, flush=True)
     try:  # started inside: a Ctrl-C right after start() must still stop it
         spinner.start()
         return work()

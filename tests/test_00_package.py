@@ -9,6 +9,7 @@ import io
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -18,11 +19,12 @@ import pyte
 import pytest
 
 from spinners import asyncio_spinner, process_spinner, thread_spinner
-from spinners.cli import main
+from spinners.asyncio_spinner import is_prime_blocking, is_prime_napping, slow_async
+from spinners.cli import build_parser, main
 from spinners.prime_pool import LARGE, SMALL
-from spinners.work import is_prime, is_prime_blocking, is_prime_napping, slow, slow_async
+from spinners.work import is_prime, slow
 from tests.support.frames import Metronome, frames_in, median_interval
-from tests.support.primes import miller_rabin
+from tests.support.primes import miller_rabin, prime_taking
 from tests.support.processes import (
     BUFFERED_ENV,
     ROOT,
@@ -95,6 +97,7 @@ def test_the_napping_check_agrees_with_the_plain_one():
     ],
 )
 def test_the_command_line_runs_each_spinner_and_prints_the_answer_on_a_clean_line(args, last_line):
+    args = [*args, "--animate", "always"]  # frames through a pipe: asked for (see test_11)
     result = spinners_cli(*args, "--interval", "0.05") if "--interval" not in args else spinners_cli(*args)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
@@ -108,8 +111,9 @@ def test_the_command_line_runs_each_spinner_and_prints_the_answer_on_a_clean_lin
 def test_the_asyncio_command_freezes_on_the_plain_check_and_draws_while_napping(work, draws):
     """``--work prime`` never lets the spinner task run; ``--work nap`` does at each nap
     (1 000 000 007 takes some 15 800 divisions: over a thousand naps of one in ten)."""
+    naps = ["--nap-every", "10"] if work == "nap" else []
     result = spinners_cli(
-        "asyncio", "--work", work, "--number", "1000000007", "--nap-every", "10", "--interval", "0.001"
+        "asyncio", "--work", work, "--number", "1000000007", *naps, "--interval=0.001", "--animate=always"
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.endswith("Answer: 1000000007 is prime\n")
@@ -122,16 +126,18 @@ def test_the_asyncio_command_freezes_on_the_plain_check_and_draws_while_napping(
 )
 def test_the_primes_command_prints_each_verdict_and_the_total(runner, label):
     numbers = ["2", "9", str(QUICK)]
-    result, wall = timed(lambda: spinners_cli("primes", "--runner", runner, "--workers", "2", *numbers))
+    workers = ["--workers", "2"] if runner != "sequential" else []
+    result, wall = timed(lambda: spinners_cli("primes", "--runner", runner, *workers, *numbers))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == f"Checking 3 numbers {label}:"
-    verdicts = {line.split()[0]: line.split()[1] == "P" for line in lines[1:-1]}
+    verdicts = {line.split()[0]: line.split()[1] == "P" for line in lines[1:-2]}
     assert verdicts == {"2": True, "9": False, str(QUICK): True}
+    assert lines[-2] == "2 of 3 prime"
     assert lines[-1].startswith("Total time: ") and lines[-1].endswith("s")
     # the total covers every check, and cannot exceed the command's own run
     total = float(lines[-1].removeprefix("Total time: ").removesuffix("s"))
-    slowest = max(float(line.split()[-1].rstrip("s")) for line in lines[1:-1])
+    slowest = max(float(line.split()[-1].rstrip("s")) for line in lines[1:-2])
     assert slowest - 0.005 <= total <= wall, (slowest, total, wall)
 
 
@@ -140,13 +146,13 @@ def test_the_primes_command_prints_each_verdict_and_the_total(runner, label):
     [
         (["bogus"], "invalid choice: 'bogus'"),
         ([], "required"),
-        (["thread", "--delay", "-1"], "--delay: must be zero or more"),
+        (["thread", "--delay", "-1"], "--delay: must be from 0 to 1000000000 seconds, got '-1'"),
         (["thread", "--delay", "soon"], "--delay: not a number"),
-        (["thread", "--interval", "0"], "--interval: must be more than zero"),
+        (["thread", "--interval", "0"], "--interval: must be from 0.001 to 1000000000 seconds, got '0'"),
         (["thread", "--work", "nap"], "invalid choice: 'nap'"),
         (["process", "--start-method", "teleport"], "'teleport' is not offered here"),
-        (["asyncio", "--number", "0"], "--number: must be 1 or more"),
-        (["primes", "--workers", "0"], "--workers: must be 1 or more"),
+        (["asyncio", "--work", "prime", "--number", "0"], "--number: must be from 1 to 100_000_000_000_000_000_000"),
+        (["primes", "--workers", "0"], "--workers: must be from 1 to 64, got '0'"),
         (["primes", "--workers", "two"], "--workers: not a whole number"),
         (["primes", "x"], "not a whole number"),
     ],
@@ -160,12 +166,18 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(args, complaint, capsy
 
 
 def test_the_smallest_values_allowed_are_accepted(capsys):
-    """The limits the errors name are inclusive: 1 is a number and a worker count, 0 s a delay."""
-    assert main(["primes", "--runner", "sequential", "--workers", "1", "1"]) == 0
-    assert main(["asyncio", "--work", "nap", "--number", "1", "--nap-every", "1", "--delay", "0"]) == 0
+    """The limits the errors name are inclusive: 1 is a number and a worker count, 0 s a delay,
+    0.001 s an interval; 10**20 the largest number, 64 the most workers, 10**9 s the longest wait."""
+    assert main(["primes", "--runner", "sequential", "1"]) == 0
+    assert main(["primes", "--runner", "thread", "--workers", "1", "2"]) == 0
+    assert main(["asyncio", "--work", "nap", "--number", "1", "--nap-every", "1"]) == 0
     assert main(["thread", "--delay", "0", "--interval", "0.001"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Checking 1 numbers sequentially:\n" + " " * 19 + "1   ")  # no P: not prime
+    assert out.startswith("Checking 1 number sequentially:\n" + " " * 19 + "1   ")  # no P: not prime
+    assert "Checking 1 number with 1 thread:\n" in out
+    largest = build_parser().parse_args(["thread", "--delay", "1e9", "--interval", "1e9"])
+    assert (largest.delay, largest.interval) == (1e9, 1e9)
+    assert build_parser().parse_args(["primes", "--workers", "64", str(10**20)]).workers == 64
     assert "Answer: 1 is not prime\n" in out and out.endswith("Answer: 42\n")
 
 
@@ -195,7 +207,7 @@ def test_help_describes_every_unit_and_option():
 
 def test_the_console_script_is_declared():
     text = (ROOT / "pyproject.toml").read_text()
-    assert 'spinners = "spinners.cli:main"' in text
+    assert 'spinners = "spinners.__main__:run"' in text
 
 
 SLEEPING = ("hrtimer_nanosleep", "do_nanosleep", "poll_schedule_timeout", "do_select")
@@ -212,21 +224,49 @@ def _in_sleep(pid: int) -> bool:
     return Path(f"/proc/{pid}/wchan").read_text().startswith(SLEEPING)
 
 
-@pytest.mark.parametrize("unit", ["thread", "process", "asyncio"])
-def test_ctrl_c_leaves_a_clean_line_no_orphan_and_exit_status_130(unit):
-    """Ctrl-C at the terminal while spinning: the line is left blank, the exit status is 130,
-    no traceback, and no process of the run is left behind."""
-    with cli_in_own_session(unit, "--delay", "30", "--interval", "0.05") as child:
+@pytest.fixture(scope="module")
+def a_minute_of_checking() -> str:
+    """A prime whose check takes about a minute here: far longer than a Ctrl-C may take."""
+    return str(prime_taking(60))
+
+
+@pytest.mark.parametrize(
+    "unit, work",
+    [
+        ("thread", "sleep"),
+        ("process", "sleep"),
+        ("asyncio", "sleep"),
+        ("thread", "prime"),
+        ("process", "prime"),
+        ("asyncio", "prime"),
+        ("asyncio", "nap"),
+    ],
+)
+def test_ctrl_c_leaves_a_clean_line_no_orphan_and_dies_of_sigint(unit, work, a_minute_of_checking):
+    """Ctrl-C at the terminal while spinning, whatever the work -- even a check that holds the
+    event loop: the line is left blank, no traceback, no process of the run left behind, and the
+    program dies of SIGINT (a shell reports 130 and stops a loop of commands), at once rather
+    than when the work would have ended."""
+    given = ["--delay", "30"] if work == "sleep" else ["--work", work, "--number", a_minute_of_checking]
+    with cli_in_own_session(unit, *given, "--interval", "0.05", "--animate", "always") as child:
         assert child.stdout is not None
-        seen = read_until(child.stdout, b"thinking!", "frame")
-        if unit != "asyncio" and sys.platform.startswith("linux"):  # the frame shows the spinner, not the work
+        # a check that holds the event loop never lets the asyncio spinner draw (SA-3)
+        frozen = (unit, work) == ("asyncio", "prime")
+        seen = read_until(child.stdout, b">\n" if frozen else b"thinking!", "the spinner")
+        if work != "sleep":  # the check is under way
+            wait_until(lambda: _cpu_seconds(child.pid) > 0.2, "the supervisor to compute")
+        elif unit != "asyncio" and sys.platform.startswith("linux"):  # the frame shows the spinner, not the work
             wait_until(lambda: _in_sleep(child.pid), "the supervisor to be in its slow work")
-        out, err = ctrl_c(child)
+        (out, err), took = timed(lambda: ctrl_c(child))
     output = (seen + out).decode()
-    assert child.returncode == 130, err
+    assert child.returncode == -signal.SIGINT, err
     assert err == b"", err.decode()
-    assert output.endswith("\r" + " " * len("| thinking!") + "\r"), "the line is left blank"
+    if frozen:  # cancelled before it ever ran, the spinner left nothing to blank
+        assert output.endswith(">\n") and not frames_in(output)
+    else:
+        assert output.endswith("\r" + " " * len("| thinking!") + "\r"), "the line is left blank"
     assert "Answer" not in output
+    assert took < PATIENCE / 2  # the check had a minute to go
 
 
 @pytest.mark.parametrize("unit", ["thread", "process", "asyncio"])
@@ -319,15 +359,17 @@ LONG_WORK = [str(max(n for n, prime in LARGE.items() if prime))] * 100
     ids=["processes, Ctrl-C", "processes, kill -INT to the main process", "threads, Ctrl-C"],
 )
 def test_ctrl_c_stops_the_prime_pool_and_leaves_no_worker(runner, whole_group):
-    """Ctrl-C while the pool's workers compute: exit 130, no traceback, every worker gone.
-    Worker processes end on the terminal's SIGINT, and are terminated by the main process
-    when it alone is interrupted; worker threads, which nothing can stop, die with the
-    program (they are daemons)."""
+    """Ctrl-C while the pool's workers compute: death by SIGINT, no traceback, every worker
+    gone. Worker processes leave Ctrl-C to the main process, which terminates them, whether
+    the terminal's SIGINT reached them too or only it; worker threads, which nothing can stop,
+    die with the program (they are daemons)."""
     with cli_in_own_session("primes", "--runner", runner, "--workers", "2", *LONG_WORK) as child:
         if runner == "process":  # both workers are computing
             wait_until(lambda: len(_computing(session_members(child.pid), child.pid)) == 2, "the workers to compute")
         else:  # the CLI has been computing for a while
             wait_until(lambda: _cpu_seconds(child.pid) > 0.3, "the worker threads to compute")
         out, err = ctrl_c(child, whole_group)
-    assert child.returncode == 130, err
-    assert err == b"" and out == b""
+    assert child.returncode == -signal.SIGINT, err
+    assert (
+        err == b"" and out == f"Checking 100 numbers with 2 {runner}{'es' if runner == 'process' else 's'}:\n".encode()
+    )

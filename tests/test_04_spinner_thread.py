@@ -16,7 +16,8 @@ import pytest
 
 from spinners import asyncio_spinner, thread_spinner
 from spinners.animation import spin
-from spinners.work import slow, slow_async
+from spinners.asyncio_spinner import slow_async
+from spinners.work import slow
 from tests.support.frames import Metronome, StampedStream, frames_in, frames_of, median_interval
 from tests.support.processes import BUFFERED_ENV, ROOT, python, read_until
 from tests.support.tolerances import AT_LEAST, LATE, PACE, PROMPT
@@ -78,7 +79,7 @@ def test_every_frame_reaches_a_block_buffered_pipe_at_once(evidence):
     sees the first one while the program is still running. Control: frames written without a
     flush stay in the writer's buffer until it exits."""
     child = subprocess.Popen(  # 30 s of work: a frame that came only at exit would come far too late
-        [sys.executable, "-m", "spinners", "thread", "--delay", "30", "--interval", "0.05"],
+        [sys.executable, "-m", "spinners", "thread", "--delay", "30", "--interval", "0.05", "--animate", "always"],
         stdout=subprocess.PIPE,
         cwd=ROOT,
         env=BUFFERED_ENV,

@@ -34,7 +34,9 @@ def context(request: pytest.FixtureRequest) -> multiprocessing.context.BaseConte
 def test_the_process_spinner_animates_from_a_child_and_answers(evidence, method):
     """Run as a program, the process spinner prints its object, animates and prints the answer
     on a clean line, under every start method the platform offers."""
-    result = spinners_cli("process", "--delay", "0.2", "--interval", "0.05", "--start-method", method)
+    result = spinners_cli(
+        "process", "--delay", "0.2", "--interval", "0.05", "--start-method", method, "--animate=always"
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.split("\n")
     assert lines[0].startswith("spinner object: <") and "initial>" in lines[0]

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from spinners import asyncio_spinner
-from spinners.work import slow_async
+from spinners.asyncio_spinner import slow_async
 from tests.support.frames import frames_in
 
 claim = pytest.mark.claim

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from spinners import asyncio_spinner, thread_spinner
+from spinners.asyncio_spinner import is_prime_blocking, is_prime_napping
 from spinners.prime_pool import LARGE, SMALL
-from spinners.work import is_prime, is_prime_blocking, is_prime_napping
+from spinners.work import is_prime
 from tests.support.cpu import GIL_OFF
 from tests.support.frames import Metronome, StampedStream, frames_in, frames_of, median_interval
 from tests.support.primes import miller_rabin, prime_taking

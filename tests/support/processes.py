@@ -29,9 +29,11 @@ def python(*args: str, timeout: float = 60, **kwargs: Any) -> subprocess.Complet
     return subprocess.CompletedProcess(result.args, result.returncode, result.stdout.decode(), result.stderr.decode())
 
 
-# Block-buffered standard streams, as a program whose output is piped normally has them
-# (this environment may set PYTHONUNBUFFERED, which would hide a missing flush).
-BUFFERED_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+# The environment of a program started as a user starts it: block-buffered standard streams
+# when its output is piped (this environment may set PYTHONUNBUFFERED, which would hide a
+# missing flush), and no COLUMNS or LINES (pytest-xdist sets them in its workers; a program
+# on a terminal would take them over the terminal's own size).
+BUFFERED_ENV = {key: value for key, value in os.environ.items() if key not in ("PYTHONUNBUFFERED", "COLUMNS", "LINES")}
 
 
 def read_some(pipe: Any) -> bytes:

@@ -1,0 +1,507 @@
+"""The command line as a reader meets it: every input, every signal, every terminal.
+
+(The package's answers, Ctrl-C mid-run and the demo on a terminal are in test_00_package.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import io
+import multiprocessing
+import os
+import pty
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+
+import psutil
+import pyte
+import pytest
+
+from spinners.__main__ import run as entry_point
+from spinners.animation import width
+from spinners.cli import QuietPipe, fit, main, usable_cpus
+from spinners.interrupts import ctrl_c_held, leave_ctrl_c_to_the_parent
+from spinners.prime_pool import WorkerDied, check, run_pool
+from tests.support.cpu import OWN_CHILDREN
+from tests.support.frames import frames_in
+from tests.support.primes import prime_taking
+from tests.support.processes import (
+    BUFFERED_ENV,
+    ROOT,
+    cli_in_own_session,
+    ctrl_c,
+    python,
+    read_some,
+    read_until,
+    session_members,
+    spinners_cli,
+)
+from tests.support.waiting import PATIENCE, timed, wait_until
+
+WIDE = "計算中です…お待ちください"  # 13 characters, 25 columns on a terminal
+
+
+def on_terminal(*args: str, columns: int = 80) -> tuple[int, list[str]]:
+    """Run ``spinners ARGS`` on a pseudo-terminal ``columns`` wide; its exit status and what a
+    terminal emulator shows at the end."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 10, columns, 0, 0))
+    screen = pyte.Screen(columns, 10)
+    stream = pyte.ByteStream(screen)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "spinners", *args],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        cwd=ROOT,
+        env=BUFFERED_ENV,
+        start_new_session=True,
+    )
+    os.close(terminal)
+    try:
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            stream.feed(chunk)
+        code = child.wait(PATIENCE)
+    finally:
+        os.close(controller)
+        if child.poll() is None:
+            child.kill()
+            child.wait(PATIENCE)
+    return code, [line.rstrip() for line in screen.display if line.strip()]
+
+
+# --- 1. The pool: bounded, interruptible at any moment, never waiting on a dead worker --------
+
+
+def test_the_pool_refuses_more_workers_than_its_documented_bound(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["primes", "--workers", "100000", "2", "9"])
+    assert exit_info.value.code == 2
+    assert "--workers: must be from 1 to 64, got '100000'" in capsys.readouterr().err
+    assert "at most 64" in spinners_cli("primes", "--help").stdout
+
+
+@pytest.mark.parametrize("after", [0.0, 0.05, 0.15, 0.4])
+def test_ctrl_c_while_the_pool_starts_its_workers_ends_it_at_once(after):
+    """Ctrl-C at any moment of the start-up of as many workers as allowed: the program dies of
+    SIGINT within a second, quietly, with no worker left (run in a session of its own: nothing
+    can escape it). Once, a Ctrl-C landing in a fork hook made the parent fork on without end."""
+    numbers = [str(prime_taking(0.5))] * 200
+    with cli_in_own_session("primes", "--workers", "64", *numbers) as child:
+        assert child.stdout is not None
+        read_until(child.stdout, b"processes:\n", "the header")  # printed before the first worker starts
+        time.sleep(after)  # not a synchronisation: the moment itself is the variable; any must do
+        (_, err), took = timed(lambda: ctrl_c(child))
+    assert child.returncode == -signal.SIGINT, err.decode()
+    assert err == b""
+    # a start-up that hung, or waited for its workers' minutes of work, would take far longer
+    # (measured here: at most 0.11 s from the Ctrl-C to the end)
+    assert took < PATIENCE / 2
+
+
+def _killed_on(doomed: int, n: int) -> object:
+    if n == doomed:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return check(n)
+
+
+def _exits_on(doomed: int, n: int) -> object:
+    if n == doomed:
+        os._exit(3)
+    return check(n)
+
+
+def _exits_quietly_on(doomed: int, n: int) -> object:
+    if n == doomed:
+        sys.exit(0)  # an exit status of 0, and still no sign-off
+    return check(n)
+
+
+def _raises_on(doomed: int, n: int) -> object:
+    if n == doomed:
+        raise MemoryError("as the OOM killer would not say")
+    return check(n)
+
+
+@pytest.mark.parametrize(
+    "how, named",
+    [
+        ("kill", rf"pid \d+, exit code {-signal.SIGKILL}\)"),
+        ("exit", r"pid \d+, exit code 3\)"),
+        ("raise", r"pid \d+, exit code 1\)"),
+        ("exit 0", "1 ended with exit code 0 but never signed off"),
+    ],
+)
+def test_a_worker_that_dies_without_signing_off_makes_the_pool_raise_at_once(evidence, how, named, capfd):
+    """The pool never waits on a dead worker: one that ends without signing off (killed, exited,
+    crashed) makes ``run_pool`` raise an error naming it and its exit code, at once -- as
+    ``concurrent.futures`` raises ``BrokenProcessPool`` -- and no worker is left running."""
+    doomed = 1_000_000_007
+    numbers = [2, doomed, *[prime_taking(0.2)] * 20]  # seconds of work left when the worker dies
+    dies = {"kill": _killed_on, "exit": _exits_on, "raise": _raises_on, "exit 0": _exits_quietly_on}[how]
+    checker = functools.partial(dies, doomed)
+    t0 = time.perf_counter()
+    with pytest.raises(WorkerDied, match=named) as raised:
+        run_pool(numbers, 2, "process", OWN_CHILDREN, checker=checker)  # type: ignore[arg-type]
+    took = time.perf_counter() - t0
+    capfd.readouterr()  # the crashed worker's traceback
+    evidence.record(**{f"error_{how}": str(raised.value), f"raised_after_{how}_s": took})
+    assert took < PATIENCE / 2  # the work left would have taken seconds
+    assert not multiprocessing.active_children(), "a worker was left running"
+
+
+def test_a_worker_killed_mid_run_ends_the_command_with_one_line(evidence):
+    """``kill -9`` on a worker of ``spinners primes``: the command exits non-zero within a
+    second, with a one-line error naming the worker, and leaves no process behind."""
+    numbers = [str(prime_taking(0.5))] * 100
+    with cli_in_own_session("primes", "--workers", "2", *numbers) as child:
+        assert child.stdout is not None
+        read_until(child.stdout, b"processes:\n", "the header")
+        wait_until(lambda: len(_computing_workers(child.pid)) == 2, "both workers to compute")
+        worker = _computing_workers(child.pid)[0]
+        os.kill(worker, signal.SIGKILL)
+        (_, err), took = timed(lambda: child.communicate(timeout=PATIENCE))
+    evidence.record(error=err.decode().strip(), exit_s=took)
+    assert child.returncode == 1
+    assert err.decode().count("\n") == 1 and f"pid {worker}, exit code -9" in err.decode()
+    assert took < PATIENCE / 2  # minutes of work were left: it did not wait for them
+
+
+def _computing_workers(pid: int) -> list[int]:
+    """The pool's worker processes under ``pid`` that have been computing (not multiprocessing's
+    own helpers, such as its resource tracker)."""
+    workers = []
+    for child in psutil.Process(pid).children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if "resource_tracker" not in " ".join(child.cmdline()) and child.cpu_times().user > 0.05:
+                workers.append(child.pid)
+    return workers
+
+
+# --- 2. Ctrl-C during a check that holds the event loop: see test_00's Ctrl-C test ------------
+# --- 3. Huge, infinite and tiny values ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, complaint",
+    [
+        (["thread", "--delay", "inf"], "--delay: must be from 0 to 1000000000 seconds, got 'inf'"),
+        (["thread", "--delay", "1e10"], "--delay: must be from 0 to 1000000000 seconds, got '1e10'"),
+        (["thread", "--delay", "nan"], "--delay: must be from 0 to 1000000000 seconds, got 'nan'"),
+        (["process", "--interval", "inf"], "--interval: must be from 0.001 to 1000000000 seconds, got 'inf'"),
+        (["asyncio", "--interval", "1e-9"], "--interval: must be from 0.001 to 1000000000 seconds, got '1e-9'"),
+        (["thread", "--interval", "-1"], "--interval: must be from 0.001"),
+        (["thread", "--work", "prime", "--number", "9" * 5001], "got a number of 5001 digits"),
+        (["thread", "--work", "prime", "--number", "x" * 5001], "not a whole number: 'xxxxxxxxxxxxxxxxxxxx'..."),
+        (["primes", str(10**20 + 1)], "must be from 1 to 100_000_000_000_000_000_000"),
+    ],
+)
+def test_values_past_what_the_platform_takes_are_refused_in_one_short_line(args, complaint, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.count("\n") == 1 and complaint in err and len(err) < 200
+
+
+# --- 4. A closed pipe: quiet -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "unit", [["thread"], ["process", "--start-method=fork"], ["process", "--start-method=spawn"], ["asyncio"]], ids=str
+)
+def test_a_pipe_closed_early_ends_the_spinner_quietly(unit):
+    """``spinners UNIT | head -c 20``: no traceback, exit status 1 (as the Python docs advise) --
+    also from a spawned spinner, which has a standard output of its own."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "spinners", *unit, "--delay", "0.5", "--interval", "0.02", "--animate", "always"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=BUFFERED_ENV,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    read_until(child.stdout, b"thinking!", "a frame")
+    child.stdout.close()  # the reader goes away, as head does
+    err = child.stderr.read()
+    child.stderr.close()
+    assert child.wait(PATIENCE) == 1
+    assert err == b"", err.decode()
+
+
+def test_the_primes_command_stops_quietly_when_its_reader_has_gone():
+    """``spinners primes 2 3 5 7 | head -1``."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "spinners", "primes", "--runner", "sequential", *map(str, range(2, 3000))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=BUFFERED_ENV,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    read_until(child.stdout, b"\n", "the first line")
+    child.stdout.close()
+    err = child.stderr.read()
+    child.stderr.close()
+    assert child.wait(PATIENCE) == 1
+    assert err == b"", err.decode()
+
+
+def test_ctrl_c_with_the_pipes_reader_gone_too_is_quiet():
+    """Ctrl-C on ``spinners thread | cat`` ends ``cat`` too: the spinner's last write finds the
+    pipe closed. Still no traceback, from any thread."""
+    with cli_in_own_session("thread", "--delay", "30", "--interval", "0.02", "--animate", "always") as child:
+        assert child.stdout is not None and child.stderr is not None
+        read_until(child.stdout, b"thinking!", "a frame")
+        child.stdout.close()
+        os.killpg(child.pid, signal.SIGINT)
+        err = child.stderr.read()
+        child.wait(PATIENCE)
+    assert child.returncode == -signal.SIGINT
+    assert err == b"", err.decode()
+
+
+# --- 5. Early Ctrl-C, and what start-up imports --------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_ctrl_c_while_the_spinners_child_starts_is_quiet(method):
+    """A Ctrl-C the moment the child process exists -- while it is still being set up, or is
+    unpickling its target under spawn -- ends the program quietly: the parent holds the signal
+    back while it starts the child, and the child leaves Ctrl-C to the parent."""
+    if method not in __import__("multiprocessing").get_all_start_methods():
+        pytest.skip(f"{method} is not offered here")
+    with cli_in_own_session("process", "--start-method", method, "--delay", "30", "--animate", "always") as child:
+        wait_until(lambda: len(session_members(child.pid)) > 1, "the child process to exist", timeout=PATIENCE)
+        _, err = ctrl_c(child)
+    assert child.returncode == -signal.SIGINT
+    assert err == b"", err.decode()
+
+
+def test_the_thread_spinner_and_help_do_not_import_asyncio():
+    """What a unit does not need is not imported: a shorter start-up, a shorter window for a
+    Ctrl-C to land in an import."""
+    probe = (
+        "import sys; from spinners.cli import main; main(['thread', '--delay', '0']); print('asyncio' in sys.modules)"
+    )
+    result = python("-c", probe)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("False\n")
+    result = python("-c", probe.replace("'thread'", "'asyncio'"))
+    assert result.stdout.endswith("True\n")  # control: the instrument sees it when it is needed
+
+
+# --- 6. Terminal columns, not characters ------------------------------------------------------
+
+
+def test_a_wide_character_message_is_blanked_by_its_columns():
+    """A message of wide characters takes two columns each; the blanking covers them all, so the
+    answer's line shows nothing of it."""
+    code, screen = on_terminal("thread", "--delay", "0.3", "--interval", "0.05", "--message", WIDE)
+    assert code == 0
+    assert screen[-1] == "Answer: 42"
+    assert width(WIDE) == 25 and len(WIDE) == 13
+
+
+def test_a_message_longer_than_the_terminal_is_cut_to_fit_on_one_line():
+    """Longer than the terminal is wide, each frame would wrap onto a new line; it is cut to fit."""
+    code, screen = on_terminal("thread", "--delay", "0.3", "--interval", "0.05", "--message", "x" * 100, columns=40)
+    assert code == 0
+    assert screen[-1] == "Answer: 42"
+    # a frame that wrapped would have left its first line behind: the blanking clears one line
+    assert not any("xxx" in line for line in screen), screen
+    assert width(fit("x" * 100, 40)) <= 37 and fit("short", 40) == "short"
+
+
+# --- 7. Frames on a terminal only, unless asked ------------------------------------------------
+
+
+def test_frames_go_to_a_terminal_not_to_a_file_unless_asked():
+    """As ``ls --color``: animate on a terminal; into a file or a pipe, just the answer --
+    ``--animate always`` draws there too, ``--animate never`` nowhere."""
+    piped = spinners_cli("thread", "--delay", "0.2", "--interval", "0.02")
+    assert piped.stdout == "Answer: 42\n"
+    forced = spinners_cli("thread", "--delay", "0.2", "--interval", "0.02", "--animate", "always")
+    assert frames_in(forced.stdout) and forced.stdout.endswith("\rAnswer: 42\n")
+    code, screen = on_terminal("thread", "--delay", "0.2", "--interval", "0.02", "--animate", "never")
+    assert code == 0 and screen == ["Answer: 42"]
+
+
+# --- 8. After Ctrl-C, the shell sees death by SIGINT ------------------------------------------
+
+
+def test_ctrl_c_stops_a_shell_loop_of_spinners():
+    """``for i in 1 2 3; do spinners thread; done`` and Ctrl-C: the loop stops there, as it
+    does for ``sleep``, because the program dies of SIGINT rather than returning 130."""
+    loop = f"for i in 1 2 3; do {sys.executable} -m spinners thread --delay 30 --animate always; echo next; done"
+    shell = subprocess.Popen(
+        ["bash", "-c", loop], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, start_new_session=True
+    )
+    try:
+        assert shell.stdout is not None
+        seen = read_until(shell.stdout, b"thinking!", "a frame")
+        os.killpg(shell.pid, signal.SIGINT)
+        out, err = shell.communicate(timeout=PATIENCE)
+    finally:
+        if shell.poll() is None:
+            os.killpg(shell.pid, signal.SIGKILL)
+            shell.communicate()
+    assert b"next" not in seen + out, "the loop went on to the next spinner"
+    assert shell.returncode == -signal.SIGINT, err.decode()
+
+
+# --- 9, 10. Options that do not apply are refused by name --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, complaint",
+    [
+        (["thread", "--number", "7"], "--number: only --work prime (or nap) checks a number"),
+        (["asyncio", "--nap-every", "5"], "--nap-every: only 'asyncio --work nap' takes it"),
+        (["process", "--work", "prime", "--delay", "1"], "--delay: only --work sleep sleeps"),
+        (["primes", "--runner", "thread", "--start-method", "spawn"], "--start-method: only --runner process"),
+        (["primes", "--runner", "sequential", "--workers", "2"], "--workers: --runner sequential has no workers"),
+        (["thread", "--start-method", "fork"], "--start-method: the thread spinner has no child to start"),
+        (["asyncio", "--start-method", "spawn"], "--start-method: the asyncio spinner has no child to start"),
+    ],
+)
+def test_an_option_that_does_not_apply_is_refused_by_name(args, complaint, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.count("\n") == 1 and complaint in err
+
+
+# --- 11. primes: feedback as it goes -----------------------------------------------------------
+
+
+def test_the_primes_command_prints_its_header_first_and_each_result_as_it_comes():
+    """The header comes before any check ends, and the quick number's line while the slow one
+    is still being checked; a summary line follows the results."""
+    slow = str(prime_taking(1.5))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "spinners", "primes", "--workers", "2", slow, "9"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=BUFFERED_ENV,
+    )
+    try:
+        assert child.stdout is not None
+        seen = read_until(child.stdout, b":\n", "the header")
+        running_after_header = child.poll() is None
+        while seen.count(b"\n") < 2:
+            seen += read_some(child.stdout)
+        running_after_first = child.poll() is None
+        rest, _ = child.communicate(timeout=PATIENCE)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    lines = (seen + rest).decode().splitlines()
+    assert lines[0] == "Checking 2 numbers with 2 processes:"
+    assert lines[1].split()[0] == "9"  # the quick one, first
+    assert running_after_header and running_after_first
+    assert lines[-2] == "1 of 2 prime" and lines[-1].startswith("Total time: ")
+
+
+def test_the_default_worker_count_is_the_cpus_this_process_may_use():
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    one_cpu = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); from spinners.cli import main; main(['primes', '2'])"
+    result = python("-c", one_cpu)
+    assert result.stdout.startswith("Checking 1 number with 1 process:\n"), result.stdout + result.stderr
+
+
+# --- 12. --version and the help ----------------------------------------------------------------
+
+
+def test_version_and_help_with_one_example_a_line():
+    version = spinners_cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("spinners 0.")
+    text = (ROOT / "pyproject.toml").read_text()
+    assert f'version = "{version.stdout.split()[1]}"' in text
+    help_text = spinners_cli("--help").stdout
+    examples = help_text.split("examples:\n", 1)[1].splitlines()
+    assert len(examples) >= 4 and all(line.startswith("  spinners ") for line in examples)
+    assert "fork" in spinners_cli("primes", "--help").stdout.split("--start-method", 1)[1]
+
+
+def test_a_ctrl_c_held_while_a_child_starts_arrives_right_after(monkeypatch):
+    """The parent's side of the hand-over: a Ctrl-C during the block arrives when it ends, not
+    inside it; where the platform cannot hold signals (Windows), the block holds nothing."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # restored by the leak guard
+    inside: list[str] = []
+    # (to this thread: a Ctrl-C to the process could be taken by another thread of the test run)
+    with pytest.raises(KeyboardInterrupt), ctrl_c_held():
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+        inside.append("the block went on")
+    assert inside == ["the block went on"]
+    monkeypatch.setattr("spinners.interrupts.CAN_HOLD", False)
+    inside.clear()
+    with pytest.raises(KeyboardInterrupt), ctrl_c_held():
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+        time.sleep(PATIENCE)  # cut short by the Ctrl-C
+        inside.append("the block went on")
+    assert inside == []
+
+
+def test_a_child_leaves_ctrl_c_to_its_parent_even_where_signals_cannot_be_held(monkeypatch):
+    monkeypatch.setattr("spinners.interrupts.CAN_HOLD", False)
+    leave_ctrl_c_to_the_parent()  # (restored by the leak guard)
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_without_cpu_affinity_the_default_worker_count_is_the_cpu_count(monkeypatch):
+    """macOS and Windows have no ``sched_getaffinity``: the machine's count stands in."""
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    assert usable_cpus() == (os.cpu_count() or 1)
+
+
+def test_the_program_ends_a_ctrl_c_as_python_does_but_without_a_traceback(monkeypatch):
+    """The entry point re-raises the Ctrl-C the command line cleaned up after (130), and one that
+    came while it was being imported: Python then runs its exit handlers and dies of SIGINT.
+    Only the traceback is silenced. (The death itself is seen from outside in test_00.)"""
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    for main_does in (lambda: 130, lambda: (_ for _ in ()).throw(KeyboardInterrupt)):
+        monkeypatch.setattr("spinners.cli.main", main_does)
+        with pytest.raises(KeyboardInterrupt):
+            entry_point()
+        assert sys.excepthook.__name__ == "_silent"  # prints nothing
+    monkeypatch.setattr("spinners.cli.main", lambda: 2)
+    with pytest.raises(SystemExit) as exit_info:
+        entry_point()
+    assert exit_info.value.code == 2
+
+
+def test_a_write_that_finds_the_pipe_closed_goes_quiet(tmp_path):
+    """The guard on standard output: the write that finds its reader gone raises nothing, and
+    everything after goes to /dev/null (here, the file behind a stand-in stream)."""
+    behind = (tmp_path / "out").open("w")
+
+    class ClosedPipe(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError
+
+        def fileno(self) -> int:
+            return int(behind.fileno())
+
+    out = QuietPipe(ClosedPipe())
+    assert out.write("frame") == len("frame") and out.closed_pipe
+    behind.write("after")
+    behind.close()
+    assert (tmp_path / "out").read_text() == ""  # it went to /dev/null

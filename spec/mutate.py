@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -81,14 +83,23 @@ def mutants(path: Path, kinds: tuple[str, ...]) -> Iterator[Mutant]:
             yield make(node, "calls", "pass")
 
 
-def judge(mutant: Mutant, nearest_only: bool) -> bool:
-    """Write the mutant, run the judge, undo it. True if the mutant survived."""
+def judge(mutant: Mutant, nearest_only: bool, timeout: float) -> bool:
+    """Write the mutant, run the judge, undo it. True if the mutant survived; a judge that takes
+    longer than ``timeout`` is a hang, which the suite's own timeouts would fail: killed."""
     original = mutant.path.read_text(encoding="utf-8")
     mutated = original[: mutant.start] + mutant.after + original[mutant.end :]
+    command = [sys.executable, "-m", "spec.mutant", *(["--nearest-only"] if nearest_only else [])]
     try:
         mutant.path.write_text(mutated, encoding="utf-8")
-        command = [sys.executable, "-m", "spec.mutant", *(["--nearest-only"] if nearest_only else [])]
-        return subprocess.run(command, cwd=ROOT, capture_output=True, check=False).returncode == 0
+        judged = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        try:
+            return judged.wait(timeout) == 0
+        except subprocess.TimeoutExpired:
+            os.killpg(judged.pid, signal.SIGKILL)  # the judge and every test process under it
+            judged.wait()
+            return False
     finally:
         mutant.path.write_text(original, encoding="utf-8")
 
@@ -97,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spec.mutate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"which mutants, of {', '.join(KINDS)}")
     parser.add_argument("--nearest-only", action="store_true", help="judge by the nearest tests alone (fast)")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds after which a judge has hung: killed")
     parser.add_argument("modules", nargs="*", help="files under spinners/ (default: all)")
     args = parser.parse_args(argv)
     kinds = tuple(kind for kind in args.kinds.split(",") if kind)
@@ -109,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     every = [mutant for path in paths for mutant in mutants(path, kinds)]
     for number, mutant in enumerate(every, start=1):
         t0 = time.perf_counter()
-        survived = judge(mutant, args.nearest_only)
+        survived = judge(mutant, args.nearest_only, args.timeout)
         where = f"{mutant.path.relative_to(ROOT)}:{mutant.line}"
         verdict = "SURVIVED" if survived else "killed"
         print(

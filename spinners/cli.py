@@ -269,7 +269,8 @@ def run_spinner(args: argparse.Namespace, out: TextIO) -> str:
     number = PRIME if args.number is None else args.number
     delay = DELAY if args.delay is None else args.delay
     animate = args.animate == "always" or (args.animate == "auto" and out.isatty())
-    message = fit(args.message, shutil.get_terminal_size().columns) if out.isatty() else args.message
+    columns = shutil.get_terminal_size().columns if out.isatty() else 0  # 0: not known (3.10 says so)
+    message = fit(args.message, columns) if columns > 0 else args.message
     opts = {"msg": message, "interval": args.interval}
     result: int | bool
     if args.unit == "asyncio":

@@ -48,13 +48,14 @@ from tests.support.waiting import PATIENCE, timed, wait_until
 WIDE = "計算中です…お待ちください"  # 13 characters, 25 columns on a terminal
 
 
-def on_terminal(*args: str, columns: int = 80) -> tuple[int, list[str]]:
-    """Run ``spinners ARGS`` on a pseudo-terminal ``columns`` wide; its exit status and what a
-    terminal emulator shows at the end."""
+def on_terminal(*args: str, columns: int = 80) -> tuple[int, list[str], bytes]:
+    """Run ``spinners ARGS`` on a pseudo-terminal ``columns`` wide (0: of unknown size); its exit
+    status, what a terminal emulator shows at the end, and all it received."""
     controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 10, columns, 0, 0))
-    screen = pyte.Screen(columns, 10)
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 10 if columns else 0, columns, 0, 0))
+    screen = pyte.Screen(columns or 80, 10)
     stream = pyte.ByteStream(screen)
+    received = b""
     child = subprocess.Popen(
         [sys.executable, "-m", "spinners", *args],
         stdin=terminal,
@@ -74,13 +75,14 @@ def on_terminal(*args: str, columns: int = 80) -> tuple[int, list[str]]:
             if not chunk:
                 break
             stream.feed(chunk)
+            received += chunk
         code = child.wait(PATIENCE)
     finally:
         os.close(controller)
         if child.poll() is None:
             child.kill()
             child.wait(PATIENCE)
-    return code, [line.rstrip() for line in screen.display if line.strip()]
+    return code, [line.rstrip() for line in screen.display if line.strip()], received
 
 
 # --- 1. The pool: bounded, interruptible at any moment, never waiting on a dead worker --------
@@ -310,7 +312,7 @@ def test_the_thread_spinner_and_help_do_not_import_asyncio():
 def test_a_wide_character_message_is_blanked_by_its_columns():
     """A message of wide characters takes two columns each; the blanking covers them all, so the
     answer's line shows nothing of it."""
-    code, screen = on_terminal("thread", "--delay", "0.3", "--interval", "0.05", "--message", WIDE)
+    code, screen, _ = on_terminal("thread", "--delay", "0.3", "--interval", "0.05", "--message", WIDE)
     assert code == 0
     assert screen[-1] == "Answer: 42"
     assert width(WIDE) == 25 and len(WIDE) == 13
@@ -318,12 +320,19 @@ def test_a_wide_character_message_is_blanked_by_its_columns():
 
 def test_a_message_longer_than_the_terminal_is_cut_to_fit_on_one_line():
     """Longer than the terminal is wide, each frame would wrap onto a new line; it is cut to fit."""
-    code, screen = on_terminal("thread", "--delay", "0.3", "--interval", "0.05", "--message", "x" * 100, columns=40)
+    code, screen, _ = on_terminal("thread", "--delay", "0.3", "--interval", "0.05", "--message", "x" * 100, columns=40)
     assert code == 0
     assert screen[-1] == "Answer: 42"
     # a frame that wrapped would have left its first line behind: the blanking clears one line
     assert not any("xxx" in line for line in screen), screen
     assert width(fit("x" * 100, 40)) <= 37 and fit("short", 40) == "short"
+
+
+def test_a_terminal_that_does_not_say_its_width_gets_the_whole_message():
+    """A terminal of unknown size reports 0 columns (Python 3.10 passes that on): no cutting."""
+    code, screen, received = on_terminal("thread", "--delay", "0.2", "--interval", "0.05", columns=0)
+    assert code == 0 and screen[-1] == "Answer: 42"
+    assert "| thinking!" in received.decode()
 
 
 # --- 7. Frames on a terminal only, unless asked ------------------------------------------------
@@ -336,7 +345,7 @@ def test_frames_go_to_a_terminal_not_to_a_file_unless_asked():
     assert piped.stdout == "Answer: 42\n"
     forced = spinners_cli("thread", "--delay", "0.2", "--interval", "0.02", "--animate", "always")
     assert frames_in(forced.stdout) and forced.stdout.endswith("\rAnswer: 42\n")
-    code, screen = on_terminal("thread", "--delay", "0.2", "--interval", "0.02", "--animate", "never")
+    code, screen, _ = on_terminal("thread", "--delay", "0.2", "--interval", "0.02", "--animate", "never")
     assert code == 0 and screen == ["Answer: 42"]
 
 

@@ -229,7 +229,7 @@ def test_a_pipe_closed_early_ends_the_spinner_quietly(unit):
     """``spinners UNIT | head -c 20``: no traceback, exit status 1 (as the Python docs advise) --
     also from a spawned spinner, which has a standard output of its own."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "spinners", *unit, "--delay", "0.5", "--interval", "0.02", "--animate", "always"],
+        [sys.executable, "-m", "spinners", *unit, "--delay", "0.3", "--interval", "0.02", "--animate", "always"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,
@@ -401,7 +401,7 @@ def test_an_option_that_does_not_apply_is_refused_by_name(args, complaint, capsy
 def test_the_primes_command_prints_its_header_first_and_each_result_as_it_comes():
     """The header comes before any check ends, and the quick number's line while the slow one
     is still being checked; a summary line follows the results."""
-    slow = str(prime_taking(1.5))
+    slow = str(prime_taking(0.4))  # still being checked when the quick one's line is read
     child = subprocess.Popen(
         [sys.executable, "-m", "spinners", "primes", "--workers", "2", slow, "9"],
         stdout=subprocess.PIPE,

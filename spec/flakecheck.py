@@ -107,18 +107,24 @@ def check(
             for run in range(runs):
                 report_dir = Path(scratch) / f"run-{run}"
                 t0 = time.perf_counter()
-                run_output = subprocess.run(
+                suite = subprocess.Popen(
                     [sys.executable, "-m", "spec.run", f"--report-dir={report_dir}", *pytest_args],
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
-                    check=False,
+                    start_new_session=True,  # so that all of it can be stopped at once
                     preexec_fn=enter,  # (no threads here to trip over a fork)
                 )
-                code = run_output.returncode
+                try:
+                    output, _ = suite.communicate()
+                except BaseException:  # stopped (SIGTERM, Ctrl-C): the suite and its workers too
+                    os.killpg(suite.pid, signal.SIGKILL)
+                    suite.wait()
+                    raise
+                code = suite.returncode
                 if code not in (0, NO_TESTS):  # keep what a failing run printed
                     kept = Path(keep) / f"run-{run + 1}.log"
                     kept.parent.mkdir(parents=True, exist_ok=True)
-                    kept.write_bytes(run_output.stdout)
+                    kept.write_bytes(output)
                     print(f"  output kept in {kept}")
                 times.append(time.perf_counter() - t0)
                 codes.append(code)

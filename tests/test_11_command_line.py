@@ -356,8 +356,17 @@ def test_ctrl_c_stops_a_shell_loop_of_spinners():
     """``for i in 1 2 3; do spinners thread; done`` and Ctrl-C: the loop stops there, as it
     does for ``sleep``, because the program dies of SIGINT rather than returning 130."""
     loop = f"for i in 1 2 3; do {sys.executable} -m spinners thread --delay 30 --animate always; echo next; done"
+    # bash as a terminal starts it, with SIGINT at its default: started in the background, it
+    # would inherit SIGINT ignored, and a shell cannot take back a signal ignored on entry
+    as_in_a_terminal = (
+        f"import os, signal; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp('bash', ['bash', '-c', {loop!r}])"
+    )
     shell = subprocess.Popen(
-        ["bash", "-c", loop], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, start_new_session=True
+        [sys.executable, "-c", as_in_a_terminal],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        start_new_session=True,
     )
     try:
         assert shell.stdout is not None

@@ -223,20 +223,28 @@ def test_values_past_what_the_platform_takes_are_refused_in_one_short_line(args,
 
 
 @pytest.mark.parametrize(
-    "unit", [["thread"], ["process", "--start-method=fork"], ["process", "--start-method=spawn"], ["asyncio"]], ids=str
+    "unit, delay",
+    [
+        (["thread"], "0.3"),
+        (["process", "--start-method=fork"], "0.3"),
+        (["process", "--start-method=spawn"], "2"),  # a spawned child can take most of a second to start
+        (["asyncio"], "0.3"),
+    ],
+    ids=["thread", "process-fork", "process-spawn", "asyncio"],
 )
-def test_a_pipe_closed_early_ends_the_spinner_quietly(unit):
+def test_a_pipe_closed_early_ends_the_spinner_quietly(unit, delay):
     """``spinners UNIT | head -c 20``: no traceback, exit status 1 (as the Python docs advise) --
-    also from a spawned spinner, which has a standard output of its own."""
+    also from a spawned spinner, which has a standard output of its own. The pipe is closed
+    once two frames have come: the spinner is surely drawing, and its next frame finds it closed."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "spinners", *unit, "--delay", "0.3", "--interval", "0.02", "--animate", "always"],
+        [sys.executable, "-m", "spinners", *unit, "--delay", delay, "--interval", "0.02", "--animate", "always"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,
         env=BUFFERED_ENV,
     )
     assert child.stdout is not None and child.stderr is not None
-    read_until(child.stdout, b"thinking!", "a frame")
+    read_until(child.stdout, b"| thinking!", "a second frame")
     child.stdout.close()  # the reader goes away, as head does
     err = child.stderr.read()
     child.stderr.close()

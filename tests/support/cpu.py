@@ -177,6 +177,22 @@ def cores_available(workers: int, seconds: float = 0.1) -> float:
     return _released_together("process", workers, _busy_for, [seconds] * workers).cores
 
 
+def plain_speedup(workers: int, seconds: float = 0.15, pairs: int = 3) -> float:
+    """How much faster ``workers`` plain CPU-bound processes get through work than one process
+    alone, here and now (median of interleaved pairs): what this machine's cores give together.
+
+    Cores that are all free can still slow each other down when they run at once (two
+    hyperthreads of one core, a host that shares them out): the CPU time is all there, but
+    not the throughput, and no pool can then come close to N times faster."""
+    loops = loops_for(seconds)
+    speedups = []
+    for _ in range(pairs):
+        alone = run_units("process", 1, workers * loops)
+        together = run_units("process", workers, loops, split=8)
+        speedups.append(alone.cpu / together.wall)
+    return sorted(speedups)[len(speedups) // 2]
+
+
 class Shown(Generic[T]):
     """The outcome of ``until_shown``: the last measurement, whether it showed the claim, and
     the fewest cores the probe found free around the attempts that did not (None if none failed)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import multiprocessing
 import os
 import pty
 import select
@@ -354,16 +355,30 @@ LONG_WORK = [str(max(n for n, prime in LARGE.items() if prime))] * 100
 
 
 @pytest.mark.parametrize(
-    "runner, whole_group",
-    [("process", True), ("process", False), ("thread", True)],
-    ids=["processes, Ctrl-C", "processes, kill -INT to the main process", "threads, Ctrl-C"],
+    "runner, whole_group, method",
+    [
+        ("process", True, None),
+        ("process", False, None),
+        ("thread", True, None),
+        # workers forked by a fork server are not born with the Ctrl-C held: they must ignore it
+        pytest.param(
+            "process",
+            True,
+            "forkserver",
+            marks=pytest.mark.skipif(
+                "forkserver" not in multiprocessing.get_all_start_methods(), reason="no fork server here"
+            ),
+        ),
+    ],
+    ids=["processes, Ctrl-C", "processes, kill -INT to the main process", "threads, Ctrl-C", "forkserver, Ctrl-C"],
 )
-def test_ctrl_c_stops_the_prime_pool_and_leaves_no_worker(runner, whole_group):
+def test_ctrl_c_stops_the_prime_pool_and_leaves_no_worker(runner, whole_group, method):
     """Ctrl-C while the pool's workers compute: death by SIGINT, no traceback, every worker
     gone. Worker processes leave Ctrl-C to the main process, which terminates them, whether
     the terminal's SIGINT reached them too or only it; worker threads, which nothing can stop,
     die with the program (they are daemons)."""
-    with cli_in_own_session("primes", "--runner", runner, "--workers", "2", *LONG_WORK) as child:
+    started_by = ["--start-method", method] if method else []
+    with cli_in_own_session("primes", "--runner", runner, "--workers", "2", *started_by, *LONG_WORK) as child:
         if runner == "process":  # both workers are computing
             wait_until(lambda: len(_computing(session_members(child.pid), child.pid)) == 2, "the workers to compute")
         else:  # the CLI has been computing for a while

@@ -245,6 +245,31 @@ def test_the_supervisor_returns_only_once_the_spinner_has_blanked_its_line(evide
     assert not [t for t in threading.enumerate() if t is not threading.current_thread() and "spin" in t.name]
 
 
+class FlushRecording(io.StringIO):
+    """A stream that keeps what was written since it was last flushed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unflushed = ""
+
+    def write(self, text: str) -> int:
+        self.unflushed += text
+        return super().write(text)
+
+    def flush(self) -> None:
+        self.unflushed = ""
+
+
+@claim("ST-5")
+def test_the_blanking_is_flushed_before_the_supervisor_returns(evidence):
+    """The blank line is pushed out at once, like every frame: a caller that goes on working
+    after the supervisor returns does not leave the last frame showing meanwhile."""
+    out = FlushRecording()
+    thread_spinner.supervisor(lambda: slow(0.03), interval=0.01, out=out)
+    evidence.record(unflushed_at_return=out.unflushed)
+    assert out.getvalue().endswith(" \r") and out.unflushed == ""
+
+
 @claim("ST-6")
 def test_the_spinner_animates_while_the_main_thread_sleeps(evidence):
     """While the main thread is blocked in ``time.sleep`` (which releases the GIL) the spinner

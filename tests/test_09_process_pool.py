@@ -216,3 +216,12 @@ def test_the_collector_waits_for_every_sign_off_however_many_workers():
     counts them all off."""
     assert {r.n: r.prime for r in run_pool([-7, 2, 9], 1, "thread")} == {-7: False, 2: True, 9: False}
     assert {r.n: r.prime for r in run_pool([2, 9], 300, "thread")} == {2: True, 9: False}
+
+
+def test_the_collector_sleeps_while_the_workers_compute(evidence):
+    """Waiting for results and for the workers' ends costs the main process no CPU: it blocks on
+    the results pipe and the workers' sentinels together, rather than polling them in turn."""
+    numbers = [prime_taking(0.3)] * 2
+    _, wall, cpu = timed_cpu(lambda: run_pool(numbers, 2, "process", OWN_CHILDREN))
+    evidence.record(collector_cpu_s=cpu, pool_wall_s=wall)
+    assert cpu < 0.25 * wall  # start-up and bookkeeping only; a polling loop would take it all

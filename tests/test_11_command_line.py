@@ -236,38 +236,29 @@ def test_a_pipe_closed_early_ends_the_spinner_quietly(unit, delay):
     """``spinners UNIT | head -c 20``: no traceback, exit status 1 (as the Python docs advise) --
     also from a spawned spinner, which has a standard output of its own. The pipe is closed
     once two frames have come: the spinner is surely drawing, and its next frame finds it closed."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "spinners", *unit, "--delay", delay, "--interval", "0.02", "--animate", "always"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-        env=BUFFERED_ENV,
-    )
-    assert child.stdout is not None and child.stderr is not None
-    read_until(child.stdout, b"| thinking!", "a second frame")
-    child.stdout.close()  # the reader goes away, as head does
-    err = child.stderr.read()
-    child.stderr.close()
-    assert child.wait(PATIENCE) == 1
+    args = [*unit, "--delay", delay, "--interval", "0.02", "--animate", "always"]
+    code, err = _after_the_reader_goes(args, b"| thinking!")
+    assert code == 1
     assert err == b"", err.decode()
 
 
 def test_the_primes_command_stops_quietly_when_its_reader_has_gone():
     """``spinners primes 2 3 5 7 | head -1``."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "spinners", "primes", "--runner", "sequential", *map(str, range(2, 3000))],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-        env=BUFFERED_ENV,
-    )
-    assert child.stdout is not None and child.stderr is not None
-    read_until(child.stdout, b"\n", "the first line")
-    child.stdout.close()
-    err = child.stderr.read()
-    child.stderr.close()
-    assert child.wait(PATIENCE) == 1
+    code, err = _after_the_reader_goes(["primes", "--runner", "sequential", *map(str, range(2, 3000))], b"\n")
+    assert code == 1
     assert err == b"", err.decode()
+
+
+def _after_the_reader_goes(args: list[str], marker: bytes) -> tuple[int | None, bytes]:
+    """Run ``spinners ARGS`` with its output piped; once ``marker`` has come, close the pipe as
+    ``head`` does. Its exit status and what it wrote on stderr."""
+    with cli_in_own_session(*args) as child:
+        assert child.stdout is not None and child.stderr is not None
+        read_until(child.stdout, marker, repr(marker))
+        child.stdout.close()
+        err = child.stderr.read()
+        child.wait(PATIENCE)
+    return child.returncode, err
 
 
 def test_ctrl_c_with_the_pipes_reader_gone_too_is_quiet():
@@ -419,14 +410,7 @@ def test_the_primes_command_prints_its_header_first_and_each_result_as_it_comes(
     """The header comes before any check ends, and the quick number's line while the slow one
     is still being checked; a summary line follows the results."""
     slow = str(prime_taking(0.4))  # still being checked when the quick one's line is read
-    child = subprocess.Popen(
-        [sys.executable, "-m", "spinners", "primes", "--workers", "2", slow, "9"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-        env=BUFFERED_ENV,
-    )
-    try:
+    with cli_in_own_session("primes", "--workers", "2", slow, "9") as child:
         assert child.stdout is not None
         seen = read_until(child.stdout, b":\n", "the header")
         running_after_header = child.poll() is None
@@ -434,10 +418,6 @@ def test_the_primes_command_prints_its_header_first_and_each_result_as_it_comes(
             seen += read_some(child.stdout)
         running_after_first = child.poll() is None
         rest, _ = child.communicate(timeout=PATIENCE)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
     lines = (seen + rest).decode().splitlines()
     assert lines[0] == "Checking 2 numbers with 2 processes:"
     assert lines[1].split()[0] == "9"  # the quick one, first

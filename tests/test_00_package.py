@@ -8,10 +8,7 @@ import contextlib
 import io
 import multiprocessing
 import os
-import pty
-import select
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,10 +24,10 @@ from spinners.work import is_prime, slow
 from tests.support.frames import Metronome, frames_in, median_interval
 from tests.support.primes import miller_rabin, prime_taking
 from tests.support.processes import (
-    BUFFERED_ENV,
     ROOT,
     cli_in_own_session,
     ctrl_c,
+    on_a_terminal,
     proc_stat,
     read_until,
     session_members,
@@ -275,35 +272,14 @@ def test_the_demo_on_a_real_terminal(unit):
     """The chapter's demo with its defaults -- 3 s of work, a frame every 0.1 s -- on a
     pseudo-terminal, rendered by a terminal emulator: one frame visible at a time on the second
     line, then the answer on a clean line."""
-    controller, terminal = pty.openpty()
     screen = pyte.Screen(200, 6)  # wide enough for the task's long repr
     stream = pyte.ByteStream(screen)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "spinners", unit],
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        cwd=ROOT,
-        env=BUFFERED_ENV,
-        start_new_session=True,
-    )
-    os.close(terminal)
     frames_seen = 0
     received = b""
     stamps: list[float] = []
-    t0 = time.perf_counter()
-    machine = Metronome(0.1)
-    try:
-        machine.__enter__()
-        while True:
-            ready, _, _ = select.select([controller], [], [], PATIENCE)
-            assert ready, "the demo went quiet"
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
+    with Metronome(0.1) as machine, on_a_terminal(unit, columns=200) as (child, chunks):
+        t0 = time.perf_counter()
+        for chunk in chunks:
             stream.feed(chunk)
             received += chunk
             stamps += [time.perf_counter()] * len(frames_in(chunk.decode()))
@@ -312,12 +288,6 @@ def test_the_demo_on_a_real_terminal(unit):
             frames_seen += bool(visible)
         elapsed = time.perf_counter() - t0
         assert child.wait(PATIENCE) == 0
-    finally:
-        machine.__exit__()
-        os.close(controller)
-        if child.poll() is None:
-            child.kill()
-            child.wait(PATIENCE)
     lines = [line.rstrip() for line in screen.display]
     assert lines[0].startswith("spinner object: <")
     assert lines[1] == "Answer: 42"

@@ -6,17 +6,13 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import io
 import multiprocessing
 import os
-import pty
 import signal
-import struct
 import subprocess
 import sys
-import termios
 import threading
 import time
 
@@ -33,10 +29,10 @@ from tests.support.cpu import OWN_CHILDREN
 from tests.support.frames import frames_in
 from tests.support.primes import prime_taking
 from tests.support.processes import (
-    BUFFERED_ENV,
     ROOT,
     cli_in_own_session,
     ctrl_c,
+    on_a_terminal,
     python,
     read_some,
     read_until,
@@ -51,37 +47,14 @@ WIDE = "計算中です…お待ちください"  # 13 characters, 25 columns on
 def on_terminal(*args: str, columns: int = 80) -> tuple[int, list[str], bytes]:
     """Run ``spinners ARGS`` on a pseudo-terminal ``columns`` wide (0: of unknown size); its exit
     status, what a terminal emulator shows at the end, and all it received."""
-    controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 10 if columns else 0, columns, 0, 0))
     screen = pyte.Screen(columns or 80, 10)
     stream = pyte.ByteStream(screen)
     received = b""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "spinners", *args],
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        cwd=ROOT,
-        env=BUFFERED_ENV,
-        start_new_session=True,
-    )
-    os.close(terminal)
-    try:
-        while True:
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
+    with on_a_terminal(*args, columns=columns) as (child, chunks):
+        for chunk in chunks:
             stream.feed(chunk)
             received += chunk
         code = child.wait(PATIENCE)
-    finally:
-        os.close(controller)
-        if child.poll() is None:
-            child.kill()
-            child.wait(PATIENCE)
     return code, [line.rstrip() for line in screen.display if line.strip()], received
 
 

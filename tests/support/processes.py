@@ -129,3 +129,48 @@ def ctrl_c(child: subprocess.Popen[bytes], whole_group: bool = True) -> tuple[by
     else:
         child.send_signal(signal.SIGINT)
     return child.communicate(timeout=PATIENCE)
+
+
+@contextlib.contextmanager
+def on_a_terminal(*args: str, columns: int) -> Iterator[tuple[subprocess.Popen[bytes], Iterator[bytes]]]:
+    """``python -m spinners ARGS`` on a pseudo-terminal ``columns`` wide (0: of unknown size), in
+    a session of its own; yields the child and an iterator over what it writes, chunk by chunk
+    as it comes, until it closes the terminal. (POSIX: pty, termios.)"""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    controller, terminal = pty.openpty()
+    if columns:
+        fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "spinners", *args],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        cwd=ROOT,
+        env=BUFFERED_ENV,
+        start_new_session=True,
+    )
+    os.close(terminal)
+
+    def chunks() -> Iterator[bytes]:
+        while True:
+            ready, _, _ = select.select([controller], [], [], PATIENCE)
+            assert ready, "the program went quiet"
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                return
+            if not chunk:
+                return
+            yield chunk
+
+    try:
+        yield child, chunks()
+    finally:
+        os.close(controller)
+        if child.poll() is None:
+            child.kill()
+            child.wait(PATIENCE)

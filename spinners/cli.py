@@ -20,15 +20,13 @@ from typing import Any, NoReturn, TextIO, TypeVar, cast
 
 from spinners import __version__
 from spinners.animation import INTERVAL, MESSAGE, width
-from spinners.prime_pool import LARGE, PrimeResult, WorkerDied, check, run_pool
+from spinners.prime_pool import LARGE, RUNNERS, PrimeResult, WorkerDied, run_pool, run_sequential
 from spinners.work import DELAY, NAP_EVERY, PRIME, is_prime, slow
 
 R = TypeVar("R")
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 EXIT_FAILED = 1
-UNITS = ("thread", "process", "asyncio")
 WORKS = {"thread": ("sleep", "prime"), "process": ("sleep", "prime"), "asyncio": ("sleep", "prime", "nap")}
-RUNNERS = ("sequential", "thread", "process")
 LONGEST_WAIT = min(threading.TIMEOUT_MAX, 1e9)  # seconds: 31 years, or less where the timers take less
 SHORTEST_INTERVAL = 0.001  # seconds between frames: faster only floods the terminal
 LARGEST_NUMBER = 10**20  # checking a larger prime by trial division would take hours
@@ -317,9 +315,7 @@ def run_primes(args: argparse.Namespace, out: TextIO) -> str:
 
     t0 = time.perf_counter()
     if args.runner == "sequential":
-        results = [check(n) for n in numbers]
-        for result in results:
-            report(result)
+        results = run_sequential(numbers, on_result=report)
     else:
         results = run_pool(numbers, workers, args.runner, args.start_method, on_result=report)
     primes = sum(result.prime for result in results)

@@ -131,8 +131,16 @@ def collect(
     return found
 
 
-def run_sequential(numbers: Iterable[int]) -> list[PrimeResult]:
-    return [check(n) for n in numbers]
+def run_sequential(
+    numbers: Iterable[int], on_result: Callable[[PrimeResult], object] | None = None
+) -> list[PrimeResult]:
+    """Check ``numbers`` one after the other, handing each result to ``on_result`` as it comes."""
+    found = []
+    for n in numbers:
+        found.append(check(n))
+        if on_result is not None:
+            on_result(found[-1])
+    return found
 
 
 def run_pool(

@@ -21,12 +21,22 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import pytest
 
 from spec.catalogue import gil_disabled_build, gil_enabled
-from tests.support.cpu import GIL_OFF, Probe, Shown, burn, burn_in_turn, loops_for, repeats_for, run_units, until_shown
+from tests.support.cpu import (
+    GIL_OFF,
+    Probe,
+    burn,
+    burn_in_turn,
+    loops_for,
+    not_demonstrable_if_cores_were_taken,
+    repeats_for,
+    run_units,
+    until_shown,
+)
 from tests.support.processes import python
 from tests.support.tolerances import (
     AT_LEAST,
@@ -133,17 +143,6 @@ def loops() -> int:
     return loops_for(WORK_SECONDS)
 
 
-def _free(shown: Shown[Any], workers: int, evidence: Any, what: str) -> None:
-    """Record the cores a probe found; when they were not free, the claim is not demonstrable."""
-    if shown.free_cores is not None:
-        evidence.record(free_cores=shown.free_cores)
-    if not shown.shown and not shown.cores_were_free(workers):
-        evidence.not_demonstrable(
-            f"{what} used {shown.result.cores:.2f} cores; a probe of {workers} busy children got only "
-            f"{shown.free_cores:.2f} of {workers} cores (other load, a CPU quota or affinity)"
-        )
-
-
 @serial
 @claim("GIL-3")
 def test_cpu_bound_threads_use_one_core_at_most(evidence, loops):
@@ -158,7 +157,9 @@ def test_cpu_bound_threads_use_one_core_at_most(evidence, loops):
     # Control: the same instrument sees processes doing the same work use more than one core.
     processes = until_shown(lambda: run_units("process", 2, loops), lambda run: run.cores > MORE_THAN_ONE_CORE, 2)
     evidence.record(process_cores=processes.result.cores)
-    _free(processes, 2, evidence, "2 CPU-bound processes (the control)")
+    not_demonstrable_if_cores_were_taken(
+        evidence, processes, 2, f"2 CPU-bound processes (the control) used {processes.result.cores:.2f} cores"
+    )
     assert processes.result.cores > MORE_THAN_ONE_CORE
 
 
@@ -194,7 +195,9 @@ def test_cpu_bound_work_needs_processes_to_use_several_cores(evidence, loops):
     # idle machine it comes out near 2.
     processes = until_shown(lambda: run_units("process", 2, loops), lambda run: run.cores > MORE_THAN_ONE_CORE, 2)
     evidence.record(process_cores=processes.result.cores, speedup=processes.result.cores)
-    _free(processes, 2, evidence, "2 CPU-bound processes")
+    not_demonstrable_if_cores_were_taken(
+        evidence, processes, 2, f"2 CPU-bound processes used {processes.result.cores:.2f} cores"
+    )
     assert processes.result.cores > MORE_THAN_ONE_CORE
     if not GIL_OFF:  # control: threads on the same work stay on one core
         threads = run_units("thread", 2, loops)
@@ -238,7 +241,9 @@ def test_free_threaded_builds_run_cpu_bound_threads_in_parallel(evidence, loops)
         return
     threads = until_shown(lambda: _in_parallel("thread", loops), _runs_in_parallel, 2)
     evidence.record(thread_cores=threads.result.cores, speedup=threads.result.speedup)
-    _free(threads, 2, evidence, "2 CPU-bound threads")
+    not_demonstrable_if_cores_were_taken(
+        evidence, threads, 2, f"2 CPU-bound threads used {threads.result.cores:.2f} cores"
+    )
     assert threads.result.cores > MORE_THAN_ONE_CORE  # GIL-3 reversed
     assert threads.result.speedup > 1 / NO_FASTER  # GIL-9 reversed
 
@@ -252,7 +257,12 @@ def test_the_free_threaded_reversal_is_shown_by_the_same_work_on_processes(evide
         evidence.not_applicable("the same work on processes passes GIL-FT's bounds (the free-threaded proxy)")
     processes = until_shown(lambda: _in_parallel("process", loops), _runs_in_parallel, 2)
     evidence.record(proxy_process_cores=processes.result.cores, proxy_speedup=processes.result.speedup)
-    _free(processes, 2, evidence, "2 CPU-bound processes (the free-threaded proxy)")
+    not_demonstrable_if_cores_were_taken(
+        evidence,
+        processes,
+        2,
+        f"2 CPU-bound processes (the free-threaded proxy) used {processes.result.cores:.2f} cores",
+    )
     assert processes.result.cores > MORE_THAN_ONE_CORE
     assert processes.result.speedup > 1 / NO_FASTER
 

@@ -220,6 +220,18 @@ def until_shown(measure: Callable[[], T], shows: Callable[[T], bool], workers: i
     return Shown(result, False, min(free))
 
 
+def not_demonstrable_if_cores_were_taken(evidence: Any, shown: Shown[Any], workers: int, measured: str) -> None:
+    """Record the cores the probe found; if the claim did not show while they were taken, end
+    the test as *not demonstrable*, saying what was ``measured`` and what the probe got."""
+    if shown.free_cores is not None:
+        evidence.record(free_cores=shown.free_cores)
+    if not shown.shown and not shown.cores_were_free(workers):
+        evidence.not_demonstrable(
+            f"{measured}; a probe of {workers} busy children got only {shown.free_cores:.2f} of {workers} "
+            "cores (other load, a CPU quota or affinity)"
+        )
+
+
 def children_cpu() -> float:
     """CPU seconds used so far by the children this process has reaped (``os.times``)."""
     times = os.times()

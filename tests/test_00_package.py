@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import multiprocessing
 import os
 import signal
 import sys
@@ -330,17 +329,8 @@ LONG_WORK = [str(max(n for n, prime in LARGE.items() if prime))] * 100
         ("process", True, None),
         ("process", False, None),
         ("thread", True, None),
-        # workers forked by a fork server are not born with the Ctrl-C held: they must ignore it
-        pytest.param(
-            "process",
-            True,
-            "forkserver",
-            marks=pytest.mark.skipif(
-                "forkserver" not in multiprocessing.get_all_start_methods(), reason="no fork server here"
-            ),
-        ),
     ],
-    ids=["processes, Ctrl-C", "processes, kill -INT to the main process", "threads, Ctrl-C", "forkserver, Ctrl-C"],
+    ids=["processes, Ctrl-C", "processes, kill -INT to the main process", "threads, Ctrl-C"],
 )
 def test_ctrl_c_stops_the_prime_pool_and_leaves_no_worker(runner, whole_group, method):
     """Ctrl-C while the pool's workers compute: death by SIGINT, no traceback, every worker

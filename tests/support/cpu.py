@@ -75,15 +75,19 @@ def loops_for(seconds: float) -> int:
 def repeats_for(seconds: float, work: Callable[[int], object], start: int = 1) -> float:
     """How large an argument makes ``work(argument)`` last about ``seconds`` here, now, assuming
     its cost grows in proportion to the argument: timed on growing sizes until one lasts 20 ms,
-    then scaled. Work sized this way takes the same time on a fast and on a slow CPU."""
-    size = start
-    while True:
+    then scaled by the fastest of three timings of that size (noise only adds time, and one
+    spike in a single timing would size the work too small). Work sized this way takes the
+    same time on a fast and on a slow CPU."""
+
+    def took(size: int) -> float:
         t0 = time.perf_counter()
         work(size)
-        took = time.perf_counter() - t0
-        if took > 0.02:
-            return size * seconds / took
+        return time.perf_counter() - t0
+
+    size = start
+    while took(size) <= 0.02:
         size *= 4
+    return size * seconds / min(took(size) for _ in range(3))
 
 
 def _timed_burn(jobs: Any, start: Any, out: Any) -> None:

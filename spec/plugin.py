@@ -8,8 +8,9 @@ xdist worker) gives every catalogue claim a verdict and writes
 Verdicts, from a test's outcome:
   holds             -- the test passed;
   does not hold     -- the test failed (or errored);
-  not demonstrable  -- the test skipped itself through ``evidence.not_demonstrable``,
-                       because this machine cannot show the claim (one CPU, say);
+  not demonstrable  -- the test skipped itself through ``evidence.not_demonstrable`` (or with
+                       a skip reason that starts "not demonstrable here: "), because this
+                       machine or platform cannot show the claim (one CPU, no pty, say);
   not applicable    -- the test recorded ``evidence.not_applicable``: the claim is about
                        another build, and the test asserted what holds on this one.
 A claim's verdict is the worst of its tests' verdicts; a claim no test cites is *untested*.
@@ -30,6 +31,7 @@ from spec import catalogue
 HOLDS, FAILS, UNDEMONSTRABLE, NOT_APPLICABLE = "holds", "does not hold", "not demonstrable", "not applicable"
 SKIPPED, UNTESTED = "skipped", "untested"
 WORST_FIRST = [FAILS, SKIPPED, UNDEMONSTRABLE, HOLDS, NOT_APPLICABLE]
+UNDEMONSTRABLE_PREFIX = "not demonstrable here: "
 
 
 class Evidence:
@@ -46,7 +48,7 @@ class Evidence:
     def not_demonstrable(self, reason: str) -> NoReturn:
         """This machine cannot show the claim: skip, saying why with the measurement."""
         self.verdict.update(verdict=UNDEMONSTRABLE, reason=reason)
-        pytest.skip(f"not demonstrable here: {reason}")
+        pytest.skip(UNDEMONSTRABLE_PREFIX + reason)
 
     def not_applicable(self, reason: str) -> None:
         """The claim is about another build; the test goes on to assert what holds on this one."""
@@ -119,6 +121,11 @@ class Results:
             entry["outcome"] = "skipped"
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             entry["skip_reason"] = reason.removeprefix("Skipped: ")
+            if entry["skip_reason"].startswith(UNDEMONSTRABLE_PREFIX) and not entry["verdict"]:
+                # a helper that found the platform lacking (tests/support/platforms.require)
+                entry["verdict"].update(
+                    verdict=UNDEMONSTRABLE, reason=entry["skip_reason"].removeprefix(UNDEMONSTRABLE_PREFIX)
+                )
 
 
 def verdict_of(entry: dict[str, Any]) -> str:
@@ -259,6 +266,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim(*ids): the catalogue claims this test specifies (see spec/claims.md)")
+    config.addinivalue_line(
+        "markers", "needs(*capabilities): what the test's instruments need of the platform (tests/support/platforms.py)"
+    )
     config.addinivalue_line(
         "markers", "serial: timing-sensitive; runs alone, in the serial pass, never beside other tests"
     )

@@ -10,10 +10,11 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
+import psutil
 import pytest
 
+from tests.support.platforms import require
 from tests.support.processes import children_of
 from tests.support.waiting import PATIENCE
 
@@ -25,12 +26,27 @@ def _helper_processes() -> set[int]:
     helpers = set()
     for pid in children_of(os.getpid()):
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
+            command = " ".join(psutil.Process(pid).cmdline())
+        except psutil.Error:
             continue
-        if b"forkserver" in cmdline or b"resource_tracker" in cmdline:
+        if "forkserver" in command or "resource_tracker" in command:
             helpers.add(pid)
     return helpers
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``SPEC_START_METHOD=spawn``: run the spec with another default start method -- spawn, as on
+    macOS and Windows -- to exercise here the code paths those platforms take."""
+    method = os.environ.get("SPEC_START_METHOD")
+    if method:
+        multiprocessing.set_start_method(method, force=True)
+
+
+@pytest.fixture(autouse=True)
+def platform_needs(request: pytest.FixtureRequest) -> None:
+    """A test marked ``@needs(...)`` ends *not demonstrable on this platform* where a capability
+    it needs is missing (tests/support/platforms.py)."""
+    require(*(name for mark in request.node.iter_markers("needs") for name in mark.args))
 
 
 def _set_event_loop() -> asyncio.AbstractEventLoop | None:

@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import os
 import signal
-import sys
 import time
-from pathlib import Path
 
+import psutil
 import pyte
 import pytest
 
@@ -21,13 +19,14 @@ from spinners.cli import build_parser, main
 from spinners.prime_pool import LARGE, SMALL
 from spinners.work import is_prime, slow
 from tests.support.frames import Metronome, frames_in, median_interval
+from tests.support.platforms import has, waits_in_kernel_sleep
 from tests.support.primes import miller_rabin, prime_taking
 from tests.support.processes import (
     ROOT,
     cli_in_own_session,
+    cpu_seconds,
     ctrl_c,
     on_a_terminal,
-    proc_stat,
     read_until,
     session_members,
     spinners_cli,
@@ -207,20 +206,6 @@ def test_the_console_script_is_declared():
     assert 'spinners = "spinners.__main__:run"' in text
 
 
-SLEEPING = ("hrtimer_nanosleep", "do_nanosleep", "poll_schedule_timeout", "do_select")
-
-
-def _in_sleep(pid: int) -> bool:
-    """The main thread of ``pid`` waits in the kernel's sleep (Linux /proc/PID/wchan; "0"
-    there means running, not sleeping).
-
-    A frame on the screen shows the spinner runs, not that the supervisor has finished
-    starting it: a Ctrl-C that lands inside ``Process.start()`` makes multiprocessing itself
-    print "Exception ignored" -- not what this test is about."""
-    # time.sleep waits in clock_nanosleep from 3.11 on, in select before
-    return Path(f"/proc/{pid}/wchan").read_text().startswith(SLEEPING)
-
-
 @pytest.fixture(scope="module")
 def a_minute_of_checking() -> str:
     """A prime whose check takes about a minute here: far longer than a Ctrl-C may take."""
@@ -251,9 +236,11 @@ def test_ctrl_c_leaves_a_clean_line_no_orphan_and_dies_of_sigint(unit, work, a_m
         frozen = (unit, work) == ("asyncio", "prime")
         seen = read_until(child.stdout, b">\n" if frozen else b"thinking!", "the spinner")
         if work != "sleep":  # the check is under way
-            wait_until(lambda: _cpu_seconds(child.pid) > 0.2, "the supervisor to compute")
-        elif unit != "asyncio" and sys.platform.startswith("linux"):  # the frame shows the spinner, not the work
-            wait_until(lambda: _in_sleep(child.pid), "the supervisor to be in its slow work")
+            wait_until(lambda: cpu_seconds(child.pid) > 0.2, "the supervisor to compute")
+        elif unit != "asyncio" and has("kernel wait channels"):
+            # A frame shows that the spinner runs, not that the supervisor has finished starting
+            # it and is in its slow work: only that is what this test is about.
+            wait_until(lambda: waits_in_kernel_sleep(child.pid), "the supervisor to be in its slow work")
         (out, err), took = timed(lambda: ctrl_c(child))
     output = (seen + out).decode()
     assert child.returncode == -signal.SIGINT, err
@@ -302,18 +289,12 @@ def test_the_demo_on_a_real_terminal(unit):
         assert pace <= PACE * machine.pace, (pace, machine.pace)
 
 
-def _cpu_seconds(pid: int) -> float:
-    """CPU time a process has used so far (Linux /proc): proof that it is computing."""
-    fields = proc_stat(pid)
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _computing(pids: list[int], but: int) -> list[int]:
     """Those of ``pids`` (less ``but``) that have used a tenth of a second of CPU."""
     busy = []
     for pid in pids:
-        with contextlib.suppress(OSError):
-            if pid != but and _cpu_seconds(pid) > 0.1:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if pid != but and cpu_seconds(pid) > 0.1:
                 busy.append(pid)
     return busy
 
@@ -342,7 +323,7 @@ def test_ctrl_c_stops_the_prime_pool_and_leaves_no_worker(runner, whole_group, m
         if runner == "process":  # both workers are computing
             wait_until(lambda: len(_computing(session_members(child.pid), child.pid)) == 2, "the workers to compute")
         else:  # the CLI has been computing for a while
-            wait_until(lambda: _cpu_seconds(child.pid) > 0.3, "the worker threads to compute")
+            wait_until(lambda: cpu_seconds(child.pid) > 0.3, "the worker threads to compute")
         out, err = ctrl_c(child, whole_group)
     assert child.returncode == -signal.SIGINT, err
     assert (

@@ -10,9 +10,9 @@ import queue
 import threading
 import time
 import tracemalloc
-from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.support.waiting import join, started
@@ -120,13 +120,13 @@ def test_tasks_start_far_cheaper_than_threads(evidence):
 
 
 def _os_memory_kb(action) -> int:
-    """Virtual memory the OS maps while ``action`` runs (threads' stacks live there), Linux."""
+    """Virtual memory the OS maps while ``action`` runs (threads' stacks live there)."""
     peak = [0]
     stop = threading.Event()
+    this = psutil.Process()
 
     def size_kb() -> int:
-        status = Path("/proc/self/status").read_text()
-        return int(next(line for line in status.splitlines() if line.startswith("VmSize")).split()[1])
+        return int(this.memory_info().vms) // 1024
 
     def watch() -> None:
         while not stop.wait(0.001):

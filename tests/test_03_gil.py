@@ -20,9 +20,9 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import NamedTuple
 
+import psutil
 import pytest
 
 from spec.catalogue import gil_disabled_build, gil_enabled
@@ -37,6 +37,7 @@ from tests.support.cpu import (
     run_units,
     until_shown,
 )
+from tests.support.platforms import needs
 from tests.support.processes import python
 from tests.support.tolerances import (
     AT_LEAST,
@@ -76,27 +77,25 @@ def _pid_and_executable() -> tuple[int, str]:
 
 
 @claim("GIL-1")
+@needs("a POSIX shell")
 def test_subprocess_runs_any_program_whatever_its_language(evidence):
-    """``subprocess`` starts any program, not just Python: here the shell reports its own PID and binary."""
-    shell = subprocess.run(
-        ["sh", "-c", "echo $$; readlink /proc/$$/exe || echo unknown"],
-        capture_output=True,
-        text=True,
-        timeout=PATIENCE,
-        check=True,
-    )
-    pid, exe = shell.stdout.split()
+    """``subprocess`` starts any program, not just Python: here the shell, in a process of its
+    own, whose binary the OS names."""
+    with subprocess.Popen(["sh", "-c", "read line"], stdin=subprocess.PIPE) as shell:
+        exe = psutil.Process(shell.pid).exe()
+        shell.communicate(b"done\n", timeout=PATIENCE)
     evidence.record(program=exe)
-    assert int(pid) != os.getpid()
+    assert shell.pid != os.getpid() and shell.returncode == 0
     assert os.path.realpath(exe) != os.path.realpath(sys.executable)
 
 
 # --- 2. One thread runs the program, and the collector --------------------------------------
 
 GC_PROBE = r"""
-import gc, json, os, threading
+import gc, json, threading
+import psutil
 def counts():
-    return threading.active_count(), len(os.listdir("/proc/self/task"))
+    return threading.active_count(), len(psutil.Process().threads())
 seen = []
 gc.callbacks.append(lambda phase, info: phase == "start" and seen.append((threading.get_ident(), *counts())))
 at_start = counts()
@@ -375,7 +374,12 @@ def _libc(loader: type[ctypes.CDLL]) -> ctypes.CDLL:
 @pytest.mark.parametrize(
     "name, call, lasts",
     [
-        ("ctypes.PyDLL usleep", lambda sized: _libc(ctypes.PyDLL).usleep(int(HOLD * 1e6)), HOLD),
+        pytest.param(
+            "ctypes.PyDLL usleep",
+            lambda sized: _libc(ctypes.PyDLL).usleep(int(HOLD * 1e6)),
+            HOLD,
+            marks=needs("the C library through ctypes"),
+        ),
         ("sum over a large range", lambda sized: sum(range(sized["sum"])), 0.0),
     ],
     ids=lambda value: value if isinstance(value, str) else "",
@@ -402,7 +406,11 @@ def test_c_code_that_keeps_the_gil_freezes_every_other_thread(evidence, sized, n
 @pytest.mark.parametrize(
     "name, call",
     [
-        ("ctypes.CDLL usleep", lambda sized: _libc(ctypes.CDLL).usleep(int(HOLD * 1e6))),
+        pytest.param(
+            "ctypes.CDLL usleep",
+            lambda sized: _libc(ctypes.CDLL).usleep(int(HOLD * 1e6)),
+            marks=needs("the C library through ctypes"),
+        ),
         ("time.sleep", lambda sized: time.sleep(HOLD)),
         ("select", lambda sized: select.select([], [], [], HOLD)),
         (
@@ -450,6 +458,7 @@ def _recv_delayed(delay: float) -> bytes:
 
 @serial
 @claim("GIL-6")
+@needs("the C library through ctypes")
 def test_threads_blocked_in_sleep_overlap(evidence):
     """N threads each sleeping d seconds finish in about d, not N times d: sleep releases the
     GIL. Control: the same wait made while holding the GIL (``PyDLL`` usleep) serialises them."""
@@ -480,7 +489,7 @@ def _unknown_os_threads() -> set[int]:
     Sets, not counts: a thread another test joined may linger in the kernel for a moment,
     and must not be mistaken for ours."""
     python_threads = {thread.native_id for thread in threading.enumerate()}
-    return {int(tid) for tid in os.listdir("/proc/self/task")} - python_threads
+    return {thread.id for thread in psutil.Process().threads()} - python_threads
 
 
 def _native_thread(routine: str, arg: int) -> Callable[[], None]:
@@ -495,11 +504,10 @@ def _native_thread(routine: str, arg: int) -> Callable[[], None]:
 
 
 @claim("GIL-7")
+@needs("the C library through ctypes", "native thread ids")
 def test_c_code_can_run_threads_that_python_does_not_know(evidence):
     """Code below the C API can start threads of its own: the OS counts them, ``threading``
     does not list them (faulthandler's watchdog, and a thread made with ``pthread_create``)."""
-    if not Path("/proc/self/task").is_dir():
-        evidence.not_demonstrable("listing OS threads needs Linux /proc")
     python_before, before = threading.active_count(), _unknown_os_threads()
     faulthandler.dump_traceback_later(PATIENCE * 6)
     try:
@@ -517,6 +525,7 @@ def test_c_code_can_run_threads_that_python_does_not_know(evidence):
 
 
 @claim("GIL-7")
+@needs("the C library through ctypes")
 def test_a_native_thread_writes_into_a_buffer_while_python_threads_run(evidence):
     """A thread Python does not know writes straight into the memory behind a ``bytearray``
     (libc's ``time()`` run by ``pthread_create``), with no Python object changing hands."""

@@ -22,6 +22,7 @@ from tests.support.cpu import (
     plain_speedup,
     until_shown,
 )
+from tests.support.platforms import START_METHODS, needs
 from tests.support.primes import miller_rabin, prime_taking
 from tests.support.tolerances import AT_MOST_ONE_CORE, NO_FASTER, ONE_CPU_SPEEDUP, TWO_CORES_SPEEDUP
 from tests.support.waiting import started, timed, timed_cpu, wait_until
@@ -49,7 +50,7 @@ def worker_until_queue_looks_empty(jobs, results) -> None:
 
 
 @claim("POOL-1")
-@pytest.mark.parametrize("start_method", multiprocessing.get_all_start_methods())
+@pytest.mark.parametrize("start_method", START_METHODS)
 def test_every_number_is_reported_exactly_once_even_with_a_slow_worker(evidence, start_method):
     """Workers stop on one ``0`` sentinel each and sign off with a ``0`` result; the collector
     waits for every sign-off, so each number is reported exactly once -- also when one worker is
@@ -132,6 +133,7 @@ def _pool_against_sequential(numbers: list[int], runner: str) -> Speedup:
 
 @serial
 @claim("POOL-2", "J-2")
+@needs("cpu affinity")  # for the control, on one CPU
 def test_two_processes_come_close_to_halving_the_time(evidence, equal_jobs, process_jobs):
     """With two workers on two free cores the pool takes little more than half the sequential
     time. Pinned to one CPU, it does not: parallelism needs cores."""

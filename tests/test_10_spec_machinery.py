@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
 from spec import catalogue, matrix, mutant, readme
-from tests.support.processes import ROOT, proc_stat, python
+from tests.support.processes import ROOT, ended, python
 from tests.support.waiting import wait_until
 
 pytest_plugins = ["pytester"]
@@ -111,6 +112,46 @@ def test_the_runner_reports_no_tests_as_exit_5(tmp_path):
     assert result.returncode == 5, result.stdout + result.stderr
 
 
+# Windows, as far as imports go: these POSIX-only modules cannot be imported. And macOS's lack
+# of CPU affinity.
+AS_ON_WINDOWS = """
+import os, sys
+import psutil  # first: its Linux backend needs resource; on Windows it has a backend of its own
+sys.modules.update(dict.fromkeys(["pty", "fcntl", "termios", "resource"]))  # (None: ImportError)
+del os.sched_getaffinity, os.sched_setaffinity
+import pytest
+sys.exit(pytest.main(sys.argv[1:]))
+"""
+
+
+def test_without_posix_only_modules_the_spec_collects_and_reports_what_it_cannot_show(tmp_path):
+    """Where ``pty``, ``fcntl``, ``termios`` and ``resource`` cannot be imported and there is no
+    CPU affinity, the whole spec still collects (a collection error would end the run with exit
+    2), and a test whose instrument needs what is missing ends *not demonstrable on this
+    platform* in the claims report, naming it -- never an import error, never a failure."""
+    needing = "test_the_demo_on_a_real_terminal and thread or test_the_default_worker_count_is_the_cpus"
+    result = python(
+        "-c", AS_ON_WINDOWS, "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:xdist",
+        f"--report-dir={tmp_path}", "-k", needing, "tests", timeout=120,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "2 skipped" in output and "error" not in output.lower(), output
+    (report,) = tmp_path.glob("claims-*.json")
+    verdicts = {
+        nodeid.rsplit("::", 1)[1]: entry["verdict"] for nodeid, entry in json.loads(report.read_text())["tests"].items()
+    }
+    assert verdicts == {
+        "test_the_demo_on_a_real_terminal[thread]": {
+            "verdict": "not demonstrable",
+            "reason": f"this platform ({sys.platform}) lacks a terminal",
+        },
+        "test_the_default_worker_count_is_the_cpus_this_process_may_use": {
+            "verdict": "not demonstrable",
+            "reason": f"this platform ({sys.platform}) lacks cpu affinity",
+        },
+    }
+
+
 HANGING = """
 import pathlib, subprocess, threading
 from tests.conftest import no_leaks  # the project's leak guard, as every spec test has it
@@ -135,15 +176,7 @@ def test_a_hanging_test_fails_with_a_stack_dump_and_leaves_no_orphan(pytester, m
     assert "test_hang.py" in output and "test_hangs" in output  # where it hung
     assert "the test left behind: child process" in output
     pid = int(pidfile.read_text())
-    wait_until(lambda: _dead(pid), "the hanging test's child to be gone")
-
-
-def _dead(pid: int) -> bool:
-    """Gone, or a zombie waiting for whatever reaps orphans here: not running, either way."""
-    try:
-        return proc_stat(pid)[0] == "Z"
-    except FileNotFoundError:
-        return True
+    wait_until(lambda: ended(pid), "the hanging test's child to be gone")
 
 
 def test_every_package_module_has_nearest_tests_for_the_mutation_sweep():

@@ -27,6 +27,7 @@ from spinners.interrupts import ctrl_c_held, leave_ctrl_c_to_the_parent
 from spinners.prime_pool import WorkerDied, check, run_pool
 from tests.support.cpu import OWN_CHILDREN
 from tests.support.frames import frames_in
+from tests.support.platforms import START_METHODS, needs
 from tests.support.primes import prime_taking
 from tests.support.processes import (
     ROOT,
@@ -251,13 +252,11 @@ def test_ctrl_c_with_the_pipes_reader_gone_too_is_quiet():
 # --- 5. Early Ctrl-C, and what start-up imports --------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+@pytest.mark.parametrize("method", START_METHODS)
 def test_ctrl_c_while_the_spinners_child_starts_is_quiet(method):
     """A Ctrl-C the moment the child process exists -- while it is still being set up, or is
     unpickling its target under spawn -- ends the program quietly: the parent holds the signal
     back while it starts the child, and the child leaves Ctrl-C to the parent."""
-    if method not in __import__("multiprocessing").get_all_start_methods():
-        pytest.skip(f"{method} is not offered here")
     with cli_in_own_session("process", "--start-method", method, "--delay", "30", "--animate", "always") as child:
         wait_until(lambda: len(session_members(child.pid)) > 1, "the child process to exist", timeout=PATIENCE)
         _, err = ctrl_c(child)
@@ -398,9 +397,8 @@ def test_the_primes_command_prints_its_header_first_and_each_result_as_it_comes(
     assert lines[-2] == "1 of 2 prime" and lines[-1].startswith("Total time: ")
 
 
+@needs("cpu affinity")
 def test_the_default_worker_count_is_the_cpus_this_process_may_use():
-    if not hasattr(os, "sched_setaffinity"):
-        pytest.skip("no CPU affinity on this platform")
     one_cpu = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); from spinners.cli import main; main(['primes', '2'])"
     result = python("-c", one_cpu)
     assert result.stdout.startswith("Checking 1 number with 1 process:\n"), result.stdout + result.stderr

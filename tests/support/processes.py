@@ -1,5 +1,9 @@
 """Child processes: running Python and the command line, reading their output as it comes,
-finding what they left behind, and sending them a terminal's Ctrl-C."""
+finding what they left behind (psutil, on every OS), and sending them a terminal's Ctrl-C.
+
+Helpers that need what only some platforms have (select() on pipes, sessions, a
+pseudo-terminal) say so with ``platforms.require``: the test then ends *not demonstrable on
+this platform* instead of failing."""
 
 from __future__ import annotations
 
@@ -13,6 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
+
+from tests.support.platforms import require
 from tests.support.waiting import PATIENCE, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]  # the project: tests/support/processes.py
@@ -40,6 +47,7 @@ def read_some(pipe: Any) -> bytes:
     """What a child's pipe holds as soon as anything arrives (b"" at its end); fail after
     PATIENCE of silence."""
     __tracebackhide__ = True
+    require("select on pipes")
     ready, _, _ = select.select([pipe], [], [], PATIENCE)
     assert ready, f"nothing arrived in {PATIENCE}s"
     return os.read(pipe.fileno(), 4096)
@@ -61,35 +69,48 @@ def spinners_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess
     return python("-m", "spinners", *args, timeout=timeout)
 
 
-def proc_stat(pid: int) -> list[str]:
-    """The fields of /proc/PID/stat after the command name (Linux): ``[0]`` the state, ``[1]``
-    the parent's PID, ``[3]`` the session, ``[11]``/``[12]`` user/system CPU ticks. Raises
-    OSError if the process is gone."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def _live_processes() -> Iterator[tuple[int, list[str]]]:
-    """Every process on the machine that is not a zombie, with its ``proc_stat`` fields."""
-    if not Path("/proc").is_dir():
-        return
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = proc_stat(int(entry.name))
-            except OSError:
-                continue
-            if fields[0] != "Z":  # a zombie is already dead; its reaper is elsewhere
-                yield int(entry.name), fields
+def _alive(process: psutil.Process) -> bool:
+    """Running, sleeping or stopped: not gone, and not a zombie (already dead; its reaper is elsewhere)."""
+    try:
+        return bool(process.status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
 
 
 def children_of(pid: int) -> list[int]:
-    """PIDs whose parent is ``pid`` (Linux /proc; none where there is no /proc)."""
-    return [child for child, fields in _live_processes() if int(fields[1]) == pid]
+    """PIDs of the live processes whose parent is ``pid`` (psutil: every OS)."""
+    try:
+        children = psutil.Process(pid).children()
+    except psutil.NoSuchProcess:
+        return []
+    return [child.pid for child in children if _alive(child)]
 
 
 def session_members(sid: int) -> list[int]:
-    """PIDs in session ``sid`` (Linux /proc): a CLI started in a new session and all it started."""
-    return [member for member, fields in _live_processes() if int(fields[3]) == sid]
+    """PIDs of the live processes in session ``sid``: a CLI started in a new session and all it
+    started, even those whose parent died (POSIX sessions; callers need "job control")."""
+    require("job control")
+    members = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(OSError):  # gone meanwhile, or not ours to ask about
+            if os.getsid(process.pid) == sid and _alive(process):
+                members.append(process.pid)
+    return members
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process has used so far: proof that it is computing.
+    Raises psutil.NoSuchProcess once it is gone."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def ended(pid: int) -> bool:
+    """Gone, or a zombie waiting for whatever reaps orphans here: not running, either way."""
+    try:
+        return not _alive(psutil.Process(pid))
+    except psutil.NoSuchProcess:
+        return True
 
 
 @contextlib.contextmanager
@@ -100,6 +121,7 @@ def cli_in_own_session(*args: str) -> Iterator[subprocess.Popen[bytes]]:
     On leaving without an error, it checks that every process of the run has exited (no
     orphan left); whatever is still running then, or after an error, is killed.
     """
+    require("job control", "select on pipes")
     child = subprocess.Popen(
         [sys.executable, "-m", "spinners", *args],
         stdout=subprocess.PIPE,
@@ -135,7 +157,8 @@ def ctrl_c(child: subprocess.Popen[bytes], whole_group: bool = True) -> tuple[by
 def on_a_terminal(*args: str, columns: int) -> Iterator[tuple[subprocess.Popen[bytes], Iterator[bytes]]]:
     """``python -m spinners ARGS`` on a pseudo-terminal ``columns`` wide (0: of unknown size), in
     a session of its own; yields the child and an iterator over what it writes, chunk by chunk
-    as it comes, until it closes the terminal. (POSIX: pty, termios.)"""
+    as it comes, until it closes the terminal."""
+    require("a terminal", "job control")
     import fcntl
     import pty
     import struct

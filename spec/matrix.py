@@ -2,7 +2,8 @@
 
     python -m spec.matrix reports/ --output CLAIMS.md
 
-Rows are claims, columns interpreters, cells verdicts. Under the table, every claim
+Rows are claims, columns interpreters (and their OS, when the reports come from several:
+``3.13 Linux``, ``3.13 Darwin``), cells verdicts. Under the table, every claim
 that differs between interpreters -- in its verdict, or in what a test recorded as
 ``observed`` (the behaviour that is version-specific, such as a default name) -- gets
 one line, with the catalogue's explanation of why.
@@ -33,12 +34,18 @@ def version_key(tag: str) -> tuple[int, ...]:
     return (*(int(part) for part in number.split(".")), tag.endswith("t"))
 
 
+def _system(data: dict[str, Any]) -> str:
+    """The OS a report was made on: "Linux", "Darwin", "Windows" (its platform's first word)."""
+    return str(data["interpreter"].get("platform", "unknown")).split()[0]
+
+
 def load_reports(folder: Path) -> dict[str, dict[str, Any]]:
-    reports = {}
-    for path in folder.glob("claims-*.json"):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        reports[data["interpreter"]["tag"]] = data
-    return dict(sorted(reports.items(), key=lambda item: version_key(item[0])))
+    """Every claims-*.json under ``folder`` (its subfolders too: one per OS, say), by column:
+    the interpreter's tag, and its OS too when the reports come from more than one."""
+    found = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.rglob("claims-*.json"))]
+    several_systems = len({_system(data) for data in found}) > 1
+    found.sort(key=lambda data: (_system(data), version_key(data["interpreter"]["tag"])))
+    return {data["interpreter"]["tag"] + (f" {_system(data)}" if several_systems else ""): data for data in found}
 
 
 def differences(reports: dict[str, dict[str, Any]]) -> list[str]:
@@ -55,6 +62,9 @@ def differences(reports: dict[str, dict[str, Any]]) -> list[str]:
             parts.append("; ".join(f"{tag}: {value}" for tag, value in observed.items() if value is not None))
         if parts:
             why = claim.versions or "no version note in the catalogue: look at the evidence in each report"
+            reasons = {row["reason"] for row in by_tag.values() if row.get("verdict") == "not demonstrable"}
+            if reasons:  # a machine or a platform that could not show it says why
+                why += " Where not demonstrable, it said: " + "; ".join(sorted(reasons))
             lines.append(f"- **{claim_id}** -- {' | '.join(parts)}. Why: {why}")
     return lines
 
@@ -82,7 +92,7 @@ def render(reports: dict[str, dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spec.matrix", description=__doc__.split("\n\n")[0])
-    parser.add_argument("reports", type=Path, help="the folder holding claims-*.json")
+    parser.add_argument("reports", type=Path, help="the folder holding claims-*.json (in subfolders too)")
     parser.add_argument("--output", type=Path, default=Path("CLAIMS.md"))
     args = parser.parse_args(argv)
     reports = load_reports(args.reports)

@@ -8,9 +8,11 @@ xdist worker) gives every catalogue claim a verdict and writes
 Verdicts, from a test's outcome:
   holds             -- the test passed;
   does not hold     -- the test failed (or errored);
-  not demonstrable  -- the test skipped itself through ``evidence.not_demonstrable`` (or with
-                       a skip reason that starts "not demonstrable here: "), because this
-                       machine or platform cannot show the claim (one CPU, no pty, say);
+  not demonstrable  -- the test skipped itself through ``evidence.not_demonstrable``, because
+                       this machine cannot show the claim (one CPU, say); or its instrument
+                       needs what this OS lacks (a pty, fork), said in a skip reason that
+                       starts "not demonstrable on this platform" -- then the claim's
+                       verdict is its other tests', if it has any;
   not applicable    -- the test recorded ``evidence.not_applicable``: the claim is about
                        another build, and the test asserted what holds on this one.
 A claim's verdict is the worst of its tests' verdicts; a claim no test cites is *untested*.
@@ -32,6 +34,8 @@ HOLDS, FAILS, UNDEMONSTRABLE, NOT_APPLICABLE = "holds", "does not hold", "not de
 SKIPPED, UNTESTED = "skipped", "untested"
 WORST_FIRST = [FAILS, SKIPPED, UNDEMONSTRABLE, HOLDS, NOT_APPLICABLE]
 UNDEMONSTRABLE_PREFIX = "not demonstrable here: "
+# A test whose instrument this OS lacks (tests/support/platforms.py) skips with this reason.
+PLATFORM_PREFIX = "not demonstrable on this platform "
 
 
 class Evidence:
@@ -121,11 +125,8 @@ class Results:
             entry["outcome"] = "skipped"
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             entry["skip_reason"] = reason.removeprefix("Skipped: ")
-            if entry["skip_reason"].startswith(UNDEMONSTRABLE_PREFIX) and not entry["verdict"]:
-                # a helper that found the platform lacking (tests/support/platforms.require)
-                entry["verdict"].update(
-                    verdict=UNDEMONSTRABLE, reason=entry["skip_reason"].removeprefix(UNDEMONSTRABLE_PREFIX)
-                )
+            if entry["skip_reason"].startswith(PLATFORM_PREFIX):
+                entry["verdict"].update(verdict=UNDEMONSTRABLE, reason=entry["skip_reason"], platform=True)
 
 
 def verdict_of(entry: dict[str, Any]) -> str:
@@ -145,14 +146,17 @@ def claim_verdicts(tests: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]
         for claim_id, claim in claims.items()
     }
     for nodeid, entry in sorted(tests.items()):
-        for claim_id in entry["claims"]:
+        for claim_id in entry["claims"]:  # (verdicts: below)
             row = out.setdefault(
                 claim_id, {"section": "unknown IDs", "claim": "(not in the catalogue)", "tests": [], "evidence": {}}
             )
             verdict = verdict_of(entry)
             row["tests"].append({"test": nodeid, "verdict": verdict, **entry["verdict"]})
             row["evidence"].update(entry["evidence"])
-            row["verdict"] = min((t["verdict"] for t in row["tests"]), key=WORST_FIRST.index)
+            # A test this OS cannot run (fork on Windows) leaves the verdict to the claim's
+            # other tests (spawn), if it has any: the claim is not about that instrument.
+            shown = [t for t in row["tests"] if not t.get("platform")] or row["tests"]
+            row["verdict"] = min((t["verdict"] for t in shown), key=WORST_FIRST.index)
             reasons = [t["reason"] for t in row["tests"] if t.get("reason")]
             if reasons:
                 row["reason"] = "; ".join(dict.fromkeys(reasons))

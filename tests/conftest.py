@@ -79,8 +79,8 @@ def no_leaks() -> Iterator[None]:
     new_children = set(children_of(os.getpid())) - children_before - _helper_processes()
     for pid in new_children:
         try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
+            psutil.Process(pid).kill()
+        except psutil.NoSuchProcess:
             continue
         leaks.append(f"child process {pid}")
     loop = _set_event_loop()

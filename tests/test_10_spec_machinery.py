@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import pytest
@@ -52,6 +53,16 @@ def test_other_build(evidence):
 
 @pytest.mark.claim("BOGUS-1")
 def test_unknown(): pass
+
+@pytest.mark.claim("SP-1")
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_per_start_method(method):
+    if method == "fork":
+        pytest.skip("not demonstrable on this platform (win32): it lacks fork")
+
+@pytest.mark.claim("SP-2")
+def test_only_where_fork_is():
+    pytest.skip("not demonstrable on this platform (win32): it lacks fork")
 """
 
 
@@ -65,7 +76,7 @@ def test_the_report_gives_each_claim_the_verdict_its_tests_earned(pytester, monk
     # --strict-markers: the plugin itself registers `claim` (and `serial`)
     args = ["-p", "no:cacheprovider", "--strict-markers", f"--report-dir={pytester.path / 'out'}"]
     result = pytester.runpytest_subprocess(*args, *(["-n", workers] if workers else []))
-    result.assert_outcomes(passed=3, failed=1, skipped=1)
+    result.assert_outcomes(passed=4, failed=1, skipped=3)
     data = json.loads(next((pytester.path / "out").glob("claims-*.json")).read_text())
     verdicts = {claim_id: row["verdict"] for claim_id, row in data["claims"].items()}
     assert verdicts["GIL-4"] == "holds"
@@ -73,6 +84,10 @@ def test_the_report_gives_each_claim_the_verdict_its_tests_earned(pytester, monk
     assert verdicts["GIL-10"] == "not demonstrable"
     assert verdicts["GIL-FT"] == "not applicable"
     assert verdicts["GIL-1"] == "untested"
+    # a test this OS cannot run leaves the verdict to the claim's other tests; with none, it is
+    # the claim's verdict, with its reason
+    assert verdicts["SP-1"] == "holds" and verdicts["SP-2"] == "not demonstrable"
+    assert data["claims"]["SP-2"]["reason"] == "not demonstrable on this platform (win32): it lacks fork"
     assert data["claims"]["BOGUS-1"]["section"] == "unknown IDs"
     assert data["claims"]["GIL-4"]["evidence"] == {"latency_ms": 5.123, "frames": [1, 2]}
     assert data["claims"]["GIL-10"]["reason"] == "one CPU"
@@ -104,6 +119,28 @@ def test_the_matrix_lists_verdicts_per_interpreter_and_explains_differences(tmp_
     assert "**GIL-3** -- 3.13: holds; 3.14: holds; 3.14t: n/a" in text.replace("not applicable", "n/a")
 
 
+def test_the_matrix_keeps_a_column_per_interpreter_and_platform(tmp_path):
+    """Reports from several OSes, each in a folder of its own (as CI's artifacts arrive): one
+    column per interpreter and OS, and a claim one OS cannot show says why under the table."""
+    for system, verdict in (("Linux", "holds"), ("Darwin", "not demonstrable")):
+        row = {"verdict": verdict, "evidence": {}, "tests": [], "section": "", "claim": ""}
+        if verdict == "not demonstrable":
+            row["reason"] = "not demonstrable on this platform (darwin): it lacks cpu affinity"
+        data = {
+            "interpreter": {"tag": "3.13", "version": "3.13.0", "build": "GIL build", "platform": f"{system} arm64"},
+            "claims": {"POOL-2": row},
+        }
+        (tmp_path / system).mkdir()
+        (tmp_path / system / "claims-3.13.json").write_text(json.dumps(data))
+    output = tmp_path / "CLAIMS.md"
+    assert matrix.main([str(tmp_path), "--output", str(output)]) == 0
+    text = output.read_text()
+    assert "| Claim | 3.13 Darwin | 3.13 Linux |" in text
+    assert "| POOL-2 | not demonstrable | holds |" in text
+    assert "3.13 Darwin: not demonstrable; 3.13 Linux: holds" in text
+    assert "it said: not demonstrable on this platform (darwin): it lacks cpu affinity" in text
+
+
 def test_the_runner_reports_no_tests_as_exit_5(tmp_path):
     one_module = "tests/test_07_supervisors.py"
     result = python(
@@ -133,6 +170,7 @@ def test_without_posix_only_modules_the_spec_collects_and_reports_what_it_cannot
     result = python(
         "-c", AS_ON_WINDOWS, "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:xdist",
         f"--report-dir={tmp_path}", "-k", needing, "tests", timeout=120,
+        env={key: value for key, value in os.environ.items() if key != "SPEC_LACKING"},
     )  # fmt: skip
     output = result.stdout + result.stderr
     assert result.returncode == 0 and "2 skipped" in output and "error" not in output.lower(), output
@@ -143,11 +181,13 @@ def test_without_posix_only_modules_the_spec_collects_and_reports_what_it_cannot
     assert verdicts == {
         "test_the_demo_on_a_real_terminal[thread]": {
             "verdict": "not demonstrable",
-            "reason": f"this platform ({sys.platform}) lacks a terminal",
+            "reason": f"not demonstrable on this platform ({sys.platform}): it lacks a terminal",
+            "platform": True,
         },
         "test_the_default_worker_count_is_the_cpus_this_process_may_use": {
             "verdict": "not demonstrable",
-            "reason": f"this platform ({sys.platform}) lacks cpu affinity",
+            "reason": f"not demonstrable on this platform ({sys.platform}): it lacks cpu affinity",
+            "platform": True,
         },
     }
 

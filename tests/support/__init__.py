@@ -5,6 +5,7 @@
 * ``frames`` -- a spinner's frames, when they arrived, and the metronome;
 * ``cpu`` -- CPU-bound work sized by time, cores used and cores available, the probe thread;
 * ``primes`` -- primes sized by time, and Miller-Rabin;
+* ``platforms`` -- what the instruments need of the OS (``@needs``, ``require``);
 * ``tolerances`` -- every tolerance, named once, with its reason.
 
 Helpers measure and return figures; the tests state the claims.

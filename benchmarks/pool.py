@@ -1,52 +1,291 @@
-"""Benchmark: the prime pool on processes and threads against sequential code.
+"""Benchmark: the homegrown prime pool against the pools a reader would use instead.
 
-    python -m benchmarks.pool [--numbers large|small] [--repeat 2]
+    python -m benchmarks.pool [--seconds 90] [--numbers table|book] [--workers N]
+                              [--repeats 5] [--start-method M] [--json]
 
-Checks the same numbers sequentially, then with 1..N threads and 1..N processes (N: the CPUs
-this process may use), and prints each run's wall time and speed-up over sequential, as the
-chapter's table does. With --repeat R, each time is the best of R runs.
+The same numbers, the same number of workers, the same start method for every contender:
+
+* sequential code (``run_sequential``);
+* this project's pool on processes, the numbers as listed and largest first;
+* this project's pool on threads, largest first;
+* ``concurrent.futures.ProcessPoolExecutor.map``, chunksize 1 and a larger chunksize;
+* ``multiprocessing.Pool.imap_unordered``, chunksize 1.
+
+Each contender builds its pool inside its timing, as a program would. The contenders run
+round-robin, ``--repeats`` rounds, each round starting one further along the list, so that
+no contender always runs after the same one; each is reported by its median and its spread
+(fastest to slowest). Against them stands the **ideal makespan**, measured in the same run:
+the check times the workers themselves report for each number (their ``elapsed``, the least
+of the round), packed onto N workers largest first -- what N cores could do with these
+numbers, whatever pool runs them.
+
+The figures can be no better than the machine: the cores this process could get (the spec's
+probe) are measured before and after, and a warning says when two contenders' spreads
+overlap, so that their order is noise.
+
+``--numbers table`` (the default) takes the package's table of large numbers, smallest first,
+as many as fit the share of ``--seconds`` one sequential pass may take -- so the benchmark
+takes about as long on a fast CPU as on a slow one. The table is listed largest first, so
+its two "this pool, processes" rows run the same order: their difference is the noise. ``--numbers book`` checks the
+chapter's twenty numbers as they are, whatever that takes.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import functools
+import itertools
+import json
+import math
+import multiprocessing
 import os
 import platform
+import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
-from spinners.prime_pool import LARGE, SMALL, PrimeResult, run_pool, run_sequential
+from spinners.prime_pool import LARGE, PrimeResult, check, run_pool, run_sequential
+from tests.support.cpu import cores_available
+
+# The chapter's list of numbers to check, in its order.
+BOOK = [
+    2,
+    142_702_110_479_723,
+    299_593_572_317_531,
+    3_333_333_333_333_301,
+    3_333_333_333_333_333,
+    3_333_335_652_092_209,
+    4_444_444_444_444_423,
+    4_444_444_444_444_444,
+    4_444_444_488_888_889,
+    5_555_553_133_149_889,
+    5_555_555_555_555_503,
+    5_555_555_555_555_555,
+    6_666_666_666_666_666,
+    6_666_666_666_666_719,
+    6_666_667_141_414_921,
+    7_777_777_536_340_681,
+    7_777_777_777_777_753,
+    7_777_777_777_777_777,
+    9_999_999_999_999_917,
+    9_999_999_999_999_999,
+]
+MACHINE_SPEED_PRIME = 5_000_111_000_222_021  # the machine's speed: how long its check takes
 
 
-def best_of(repeat: int, work: Callable[[], list[PrimeResult]]) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+class Contender(NamedTuple):
+    name: str
+    workers: int
+    run: Callable[[], list[PrimeResult]]
+
+
+def largest_first(numbers: Sequence[int]) -> list[int]:
+    return sorted(numbers, reverse=True)
+
+
+def ideal_makespan(seconds: Sequence[float], workers: int) -> float:
+    """The jobs' times packed onto ``workers`` workers largest first, each job to the least
+    loaded worker: the time the busiest one then needs."""
+    loads = [0.0] * workers
+    for job in sorted(seconds, reverse=True):
+        loads[loads.index(min(loads))] += job
+    return max(loads)
+
+
+def lower_bound(seconds: Sequence[float], workers: int) -> float:
+    """No packing can beat the longest job, nor the total shared evenly."""
+    return max(max(seconds, default=0.0), sum(seconds) / workers)
+
+
+def round_robin(names: Sequence[str], rounds: int) -> list[str]:
+    """Every name once a round; each round starts one further along the list."""
+    return [names[(start + i) % len(names)] for start in range(rounds) for i in range(len(names))]
+
+
+def pick_numbers(candidates: Sequence[int], budget: float, check_time: Callable[[int], float]) -> list[int]:
+    """The smallest of ``candidates`` whose checks, timed one by one with ``check_time``, add up
+    to at most ``budget`` seconds (at least one), in the order they were given. Timing stops at
+    the first that would not fit."""
+    chosen: set[int] = set()
+    spent = 0.0
+    for n in sorted(candidates):
+        cost = check_time(n)
+        if chosen and spent + cost > budget:
+            break
+        chosen.add(n)
+        spent += cost
+    return [n for n in candidates if n in chosen]
+
+
+def sequential_passes(workers: int, rounds: int) -> float:
+    """How many sequential passes' worth of work the benchmark does: every round, sequential
+    code and threads do one each, the five process contenders one N-th each; and one pass to
+    pick the numbers."""
+    return rounds * (2 + 5 / workers) + 1
+
+
+def contenders(numbers: Sequence[int], workers: int, method: str) -> list[Contender]:
+    context = multiprocessing.get_context(method)
+    chunks = max(2, math.ceil(len(numbers) / (2 * workers)))  # (1 is the other contender)
+
+    def executor_map(chunksize: int) -> list[PrimeResult]:
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as executor:
+            return list(executor.map(check, numbers, chunksize=chunksize))
+
+    def pool_imap_unordered() -> list[PrimeResult]:
+        with context.Pool(workers) as pool:
+            found = list(pool.imap_unordered(check, numbers, chunksize=1))
+            pool.close()
+            pool.join()
+        return found
+
+    ordered, biggest = list(numbers), largest_first(numbers)
+    return [
+        Contender("sequential", 1, functools.partial(run_sequential, ordered)),
+        Contender(
+            "this pool, processes, as listed", workers, functools.partial(run_pool, ordered, workers, "process", method)
+        ),
+        Contender(
+            "this pool, processes, largest first",
+            workers,
+            functools.partial(run_pool, biggest, workers, "process", method),
+        ),
+        Contender(
+            "this pool, threads, largest first", workers, functools.partial(run_pool, biggest, workers, "thread")
+        ),
+        Contender("ProcessPoolExecutor.map, chunksize 1", workers, functools.partial(executor_map, 1)),
+        Contender(f"ProcessPoolExecutor.map, chunksize {chunks}", workers, functools.partial(executor_map, chunks)),
+        Contender("multiprocessing.Pool.imap_unordered, chunksize 1", workers, pool_imap_unordered),
+    ]
+
+
+def measure(entrants: Sequence[Contender], rounds: int, workers: int) -> dict[str, Any]:
+    """Run the contenders round-robin; their wall times, and each round's ideal makespan from
+    the check times its parallel contenders' workers reported."""
+    by_name = {entrant.name: entrant for entrant in entrants}
+    times: dict[str, list[float]] = {name: [] for name in by_name}
+    ideals, bounds = [], []
+    order = round_robin(list(by_name), rounds)
+    for start in range(0, len(order), len(by_name)):
+        least: dict[int, float] = {}  # each number's least check time this round
+        for name in order[start : start + len(by_name)]:
+            t0 = time.perf_counter()
+            results = by_name[name].run()
+            times[name].append(time.perf_counter() - t0)
+            if by_name[name].workers > 1:
+                for result in results:
+                    least[result.n] = min(least.get(result.n, math.inf), result.elapsed)
+        if least:
+            ideals.append(ideal_makespan(list(least.values()), workers))
+            bounds.append(lower_bound(list(least.values()), workers))
+    return {"times": times, "ideal_makespan": ideals, "lower_bound": bounds}
+
+
+def summarise(measured: dict[str, Any], entrants: Sequence[Contender]) -> list[dict[str, Any]]:
+    ideal = statistics.median(measured["ideal_makespan"]) if measured["ideal_makespan"] else 0.0
+    sequential = statistics.median(measured["times"]["sequential"])
+    rows = []
+    for entrant in entrants:
+        runs = measured["times"][entrant.name]
+        median = statistics.median(runs)
+        rows.append(
+            {
+                "contender": entrant.name,
+                "workers": entrant.workers,
+                "median_s": median,
+                "fastest_s": min(runs),
+                "slowest_s": max(runs),
+                "vs_ideal": median / ideal if entrant.workers > 1 and ideal > 0 else None,
+                "speedup": sequential / median,
+            }
+        )
+    return rows
+
+
+def overlapping(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Pairs of contenders, next to each other by median, whose spreads overlap: their order is noise."""
+    ranked = sorted(rows, key=lambda row: row["median_s"])
+    return [(a["contender"], b["contender"]) for a, b in itertools.pairwise(ranked) if b["fastest_s"] <= a["slowest_s"]]
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"Python {report['python']} on {report['platform']}, {report['workers']} workers, start method "
+        f"{report['start_method']}; machine speed: is_prime({MACHINE_SPEED_PRIME:_}) takes "
+        f"{report['machine_speed_s']:.2f} s",
+        f"{len(report['numbers'])} numbers ({report['numbers_from']}), {report['rounds']} rounds round-robin; "
+        f"cores this process could get: {report['cores_before']:.2f} before, {report['cores_after']:.2f} after",
+        f"ideal makespan on {report['workers']} workers (median of the rounds): {report['ideal_makespan_s']:.2f} s "
+        f"(no packing can beat {report['lower_bound_s']:.2f} s)",
+        "",
+        "| contender | workers | median | spread | vs ideal makespan | speed-up |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in report["rows"]:
+        vs_ideal = "--" if row["vs_ideal"] is None else f"{row['vs_ideal']:.3f}x"
+        lines.append(
+            f"| {row['contender']} | {row['workers']} | {row['median_s']:.2f} s | "
+            f"{row['fastest_s']:.2f}-{row['slowest_s']:.2f} s | {vs_ideal} | {row['speedup']:.2f}x |"
+        )
+    if report["overlapping"]:
+        pairs = "; ".join(f"{a} ~ {b}" for a, b in report["overlapping"])
+        lines.append(f"\nwarning: the spreads overlap, so the order between these is noise here: {pairs}")
+    if min(report["cores_before"], report["cores_after"]) < report["workers"] * 0.9:
+        lines.append(
+            f"\nwarning: other load, a CPU quota or affinity left fewer than {report['workers']} cores free:"
+            " the parallel figures are the machine's, not the pools'"
+        )
+    return "\n".join(lines)
+
+
+def usable_cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--numbers", choices=("large", "small"), default="large")
-    parser.add_argument("--repeat", type=int, default=2)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.pool", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=90.0, help="about how long the whole benchmark takes (table)")
+    parser.add_argument("--numbers", choices=("table", "book"), default="table")
+    parser.add_argument("--workers", type=int, default=usable_cpus())
+    parser.add_argument("--repeats", type=int, default=5, help="rounds of every contender")
+    parser.add_argument("--start-method", choices=multiprocessing.get_all_start_methods())
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     args = parser.parse_args(argv)
-    numbers = list(LARGE if args.numbers == "large" else SMALL)
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    print(f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, {cpus} CPU(s) usable")
-    print(f"{len(numbers)} numbers ({args.numbers}), best of {args.repeat}\n")
-    sequential = best_of(args.repeat, lambda: run_sequential(numbers))
-    rows = [("sequential", 1, sequential)]
-    for runner in ("thread", "process"):
-        for workers in range(1, cpus + 1):
-            rows.append((runner, workers, best_of(args.repeat, functools.partial(run_pool, numbers, workers, runner))))
-    print("| runner | workers | wall time | speed-up |")
-    print("|---|---:|---:|---:|")
-    for runner, workers, seconds in rows:
-        print(f"| {runner} | {workers} | {seconds:.2f} s | {sequential / seconds:.2f}x |")
+    if not (0 < args.seconds <= 86_400 and 1 <= args.workers <= 64 and 1 <= args.repeats <= 1000):
+        parser.error("--seconds must be from 0 to 86400, --workers from 1 to 64, --repeats from 1 to 1000")
+    method = args.start_method or multiprocessing.get_start_method()
+    machine_speed = check(MACHINE_SPEED_PRIME).elapsed
+    if args.numbers == "book":
+        numbers = BOOK
+    else:  # the smallest of the table that fit one sequential pass's share of the budget
+        budget = (args.seconds - 2 * machine_speed) / sequential_passes(args.workers, args.repeats)
+        numbers = pick_numbers(list(LARGE), budget, lambda n: check(n).elapsed)
+    entrants = contenders(numbers, args.workers, method)
+    cores_before = cores_available(args.workers)
+    measured = measure(entrants, args.repeats, args.workers)
+    cores_after = cores_available(args.workers)
+    rows = summarise(measured, entrants)
+    report = {
+        "python": platform.python_version(),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "workers": args.workers,
+        "start_method": method,
+        "machine_speed_s": machine_speed,
+        "numbers_from": args.numbers,
+        "numbers": numbers,
+        "rounds": args.repeats,
+        "cores_before": cores_before,
+        "cores_after": cores_after,
+        "ideal_makespan_s": statistics.median(measured["ideal_makespan"] or [0.0]),
+        "lower_bound_s": statistics.median(measured["lower_bound"] or [0.0]),
+        "rows": rows,
+        "overlapping": overlapping(rows),
+        "measured": measured,
+    }
+    print(json.dumps(report, indent=1) if args.json else markdown(report))
     return 0
 
 

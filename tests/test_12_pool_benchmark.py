@@ -1,0 +1,133 @@
+"""The pool benchmark's own logic (``benchmarks/pool.py``), on tiny made-up inputs: the packing
+behind the ideal makespan, the round-robin order, the choice of numbers by time, the warnings
+and the JSON. No timing is judged here: the benchmark's figures are for the reader."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import pool
+from spinners.prime_pool import LARGE, PrimeResult
+
+
+def test_the_ideal_makespan_packs_the_largest_jobs_first_onto_the_least_loaded_worker():
+    # 5 and 4 open the two workers; each 3 goes to the less loaded one: 5+3 and 4+3+3
+    assert pool.ideal_makespan([3, 5, 3, 4, 3], 2) == 10
+    # largest first is not always the best packing (5+4 | 3+3+3 = 9), and the bound says so
+    assert pool.lower_bound([3, 5, 3, 4, 3], 2) == 9
+    assert pool.ideal_makespan([1, 1, 1, 1], 4) == 1 and pool.ideal_makespan([7], 3) == 7
+    assert pool.lower_bound([7, 1], 2) == 7  # the longest job, when it is longer than an even share
+
+
+def test_the_contenders_run_round_robin_each_round_starting_one_further():
+    assert pool.round_robin(["a", "b", "c"], 4) == ["a", "b", "c", "b", "c", "a", "c", "a", "b", "a", "b", "c"]
+
+
+def test_the_numbers_are_the_smallest_that_fit_the_budget_and_timing_stops_at_the_first_too_many():
+    costs = {9: 4.0, 7: 2.0, 5: 1.0, 3: 0.5, 2: 0.1}
+    timed: list[int] = []
+
+    def check_time(n: int) -> float:
+        timed.append(n)
+        return costs[n]
+
+    assert pool.pick_numbers(list(costs), 3.6, check_time) == [7, 5, 3, 2]  # in the order given
+    assert timed == [2, 3, 5, 7, 9]  # 9 was timed, did not fit, and ended the timing
+    assert pool.pick_numbers([9, 7], 0.1, lambda n: costs[n]) == [7]  # never none
+
+
+def test_the_work_assumed_per_round_is_sequential_and_threads_in_full_and_the_process_pools_shared():
+    assert pool.sequential_passes(workers=2, rounds=4) == 4 * (1 + 1 + 5 / 2) + 1
+
+
+def _fake(log: list[str], name: str, seconds: dict[int, float]):
+    def run() -> list[PrimeResult]:
+        log.append(name)
+        return [PrimeResult(n, True, elapsed) for n, elapsed in seconds.items()]
+
+    return run
+
+
+def test_a_round_takes_each_numbers_least_check_time_for_the_ideal_makespan():
+    log: list[str] = []
+    entrants = [
+        pool.Contender("sequential", 1, _fake(log, "sequential", {9: 9.0, 5: 5.0, 4: 4.0})),
+        pool.Contender("one", 2, _fake(log, "one", {9: 3.0, 5: 2.5, 4: 2.0})),
+        pool.Contender("two", 2, _fake(log, "two", {9: 3.5, 5: 2.0, 4: 2.5})),
+    ]
+    measured = pool.measure(entrants, rounds=2, workers=2)
+    assert log == ["sequential", "one", "two", "one", "two", "sequential"]
+    assert all(len(runs) == 2 for runs in measured["times"].values())
+    # least times 3.0, 2.0, 2.0 (the sequential run's are not a worker's): 3.0 | 2.0 + 2.0
+    assert measured["ideal_makespan"] == [4.0, 4.0] and measured["lower_bound"] == [3.5, 3.5]
+
+
+def test_the_report_warns_when_spreads_overlap_or_the_cores_were_taken():
+    rows = [
+        {"contender": "a", "median_s": 1.0, "fastest_s": 0.9, "slowest_s": 1.2},
+        {"contender": "b", "median_s": 1.1, "fastest_s": 1.05, "slowest_s": 1.3},
+        {"contender": "c", "median_s": 2.0, "fastest_s": 1.9, "slowest_s": 2.1},
+    ]
+    assert pool.overlapping(rows) == [("a", "b")]  # b and c are apart
+    report = {
+        "python": "3.x",
+        "platform": "Linux",
+        "workers": 2,
+        "start_method": "fork",
+        "machine_speed_s": 1.3,
+        "numbers": [2, 3],
+        "numbers_from": "table",
+        "rounds": 3,
+        "cores_before": 1.97,
+        "cores_after": 1.2,
+        "ideal_makespan_s": 1.0,
+        "lower_bound_s": 0.9,
+        "rows": [{**row, "workers": 2, "vs_ideal": row["median_s"], "speedup": 1.0} for row in rows],
+        "overlapping": pool.overlapping(rows),
+    }
+    text = pool.markdown(report)
+    assert "order between these is noise here: a ~ b" in text
+    assert "fewer than 2 cores free" in text  # 1.2 after
+    report["cores_after"], report["overlapping"] = 1.95, []
+    assert "warning" not in pool.markdown(report)
+
+
+def test_the_json_carries_every_figure(monkeypatch, capsys):
+    log: list[str] = []
+    monkeypatch.setattr(pool, "check", lambda n: PrimeResult(n, True, 0.01))
+    monkeypatch.setattr(pool, "cores_available", lambda workers: 2.0)
+    monkeypatch.setattr(
+        pool,
+        "contenders",
+        lambda numbers, workers, method: [
+            pool.Contender("sequential", 1, _fake(log, "sequential", dict.fromkeys(numbers, 0.01))),
+            pool.Contender("pool", 2, _fake(log, "pool", dict.fromkeys(numbers, 0.005))),
+        ],
+    )
+    assert pool.main(["--json", "--seconds", "1", "--repeats", "3", "--workers", "2"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["numbers"] and set(report["numbers"]) <= set(LARGE)
+    assert [row["contender"] for row in report["rows"]] == ["sequential", "pool"]
+    assert report["rounds"] == 3 and len(report["measured"]["times"]["pool"]) == 3
+    assert report["cores_before"] == 2.0 and report["start_method"]
+    assert {"median_s", "fastest_s", "slowest_s", "vs_ideal", "speedup"} <= set(report["rows"][1])
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--seconds", "0"],
+        ["--seconds", "nan"],
+        ["--seconds", "inf"],
+        ["--workers", "0"],
+        ["--workers", "100000"],
+        ["--repeats", "-1"],
+        ["--seconds", "x"],
+    ],
+)
+def test_bad_arguments_exit_2(bad, capsys):
+    with pytest.raises(SystemExit) as exited:
+        pool.main(bad)
+    assert exited.value.code == 2

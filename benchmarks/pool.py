@@ -15,8 +15,9 @@ Each contender builds its pool inside its timing, as a program would. The conten
 round-robin, ``--repeats`` rounds, each round starting one further along the list, so that
 no contender always runs after the same one; each is reported by its median and its spread
 (fastest to slowest). Against them stands the **ideal makespan**, measured in the same run:
-the check times the workers themselves report for each number (their ``elapsed``, the least
-of the round), packed onto N workers largest first -- what N cores could do with these
+the check times the pools' workers themselves report for each number (their ``elapsed``, the
+median of the round's process pools: checks made with every core busy, which on a shared
+machine run slower than one alone), packed onto N workers largest first -- what N cores could do with these
 numbers, whatever pool runs them.
 
 The figures can be no better than the machine: the cores this process could get (the spec's
@@ -80,6 +81,9 @@ class Contender(NamedTuple):
     name: str
     workers: int
     run: Callable[[], list[PrimeResult]]
+    # whether its results' ``elapsed`` is what a check costs on a core of its own: not for
+    # threads, whose checks also wait for the GIL
+    own_times: bool = True
 
 
 def largest_first(numbers: Sequence[int]) -> list[int]:
@@ -154,7 +158,10 @@ def contenders(numbers: Sequence[int], workers: int, method: str) -> list[Conten
             functools.partial(run_pool, biggest, workers, "process", method),
         ),
         Contender(
-            "this pool, threads, largest first", workers, functools.partial(run_pool, biggest, workers, "thread")
+            "this pool, threads, largest first",
+            workers,
+            functools.partial(run_pool, biggest, workers, "thread"),
+            own_times=False,
         ),
         Contender("ProcessPoolExecutor.map, chunksize 1", workers, functools.partial(executor_map, 1)),
         Contender(f"ProcessPoolExecutor.map, chunksize {chunks}", workers, functools.partial(executor_map, chunks)),
@@ -163,24 +170,26 @@ def contenders(numbers: Sequence[int], workers: int, method: str) -> list[Conten
 
 
 def measure(entrants: Sequence[Contender], rounds: int, workers: int) -> dict[str, Any]:
-    """Run the contenders round-robin; their wall times, and each round's ideal makespan from
-    the check times its parallel contenders' workers reported."""
+    """Run the contenders round-robin; their wall times, and each round's ideal makespan: each
+    number's check time (the median of what the round's pool workers reported for it: checks
+    made while the other cores work too) packed onto ``workers`` workers."""
     by_name = {entrant.name: entrant for entrant in entrants}
     times: dict[str, list[float]] = {name: [] for name in by_name}
     ideals, bounds = [], []
     order = round_robin(list(by_name), rounds)
     for start in range(0, len(order), len(by_name)):
-        least: dict[int, float] = {}  # each number's least check time this round
+        checks: dict[int, list[float]] = {}  # each number's check times this round
         for name in order[start : start + len(by_name)]:
             t0 = time.perf_counter()
             results = by_name[name].run()
             times[name].append(time.perf_counter() - t0)
-            if by_name[name].workers > 1:
+            if by_name[name].workers > 1 and by_name[name].own_times:
                 for result in results:
-                    least[result.n] = min(least.get(result.n, math.inf), result.elapsed)
-        if least:
-            ideals.append(ideal_makespan(list(least.values()), workers))
-            bounds.append(lower_bound(list(least.values()), workers))
+                    checks.setdefault(result.n, []).append(result.elapsed)
+        if checks:
+            typical = [statistics.median(seconds) for seconds in checks.values()]
+            ideals.append(ideal_makespan(typical, workers))
+            bounds.append(lower_bound(typical, workers))
     return {"times": times, "ideal_makespan": ideals, "lower_bound": bounds}
 
 

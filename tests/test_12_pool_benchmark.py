@@ -50,18 +50,20 @@ def _fake(log: list[str], name: str, seconds: dict[int, float]):
     return run
 
 
-def test_a_round_takes_each_numbers_least_check_time_for_the_ideal_makespan():
+def test_a_rounds_ideal_makespan_packs_the_pools_median_check_times_not_sequential_or_threads():
     log: list[str] = []
     entrants = [
-        pool.Contender("sequential", 1, _fake(log, "sequential", {9: 9.0, 5: 5.0, 4: 4.0})),
+        pool.Contender("sequential", 1, _fake(log, "sequential", {9: 4.0, 5: 3.0, 4: 2.0})),
         pool.Contender("one", 2, _fake(log, "one", {9: 3.0, 5: 2.5, 4: 2.0})),
-        pool.Contender("two", 2, _fake(log, "two", {9: 3.5, 5: 2.0, 4: 2.5})),
+        pool.Contender("two", 2, _fake(log, "two", {9: 3.0, 5: 2.0, 4: 2.5})),
+        pool.Contender("threads", 2, _fake(log, "threads", {9: 9.0, 5: 9.0, 4: 9.0}), own_times=False),
     ]
     measured = pool.measure(entrants, rounds=2, workers=2)
-    assert log == ["sequential", "one", "two", "one", "two", "sequential"]
+    assert log == ["sequential", "one", "two", "threads", "one", "two", "threads", "sequential"]
     assert all(len(runs) == 2 for runs in measured["times"].values())
-    # least times 3.0, 2.0, 2.0 (the sequential run's are not a worker's): 3.0 | 2.0 + 2.0
-    assert measured["ideal_makespan"] == [4.0, 4.0] and measured["lower_bound"] == [3.5, 3.5]
+    # the pools' medians 3.0, 2.25, 2.25 (not the sequential run's, nor the threads' 9.0):
+    # 3.0 | 2.25 + 2.25
+    assert measured["ideal_makespan"] == [4.5, 4.5] and measured["lower_bound"] == [3.75, 3.75]
 
 
 def test_the_report_warns_when_spreads_overlap_or_the_cores_were_taken():

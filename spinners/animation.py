@@ -6,8 +6,6 @@ import itertools
 import sys
 from typing import Protocol, TextIO
 
-from wcwidth import wcswidth
-
 FRAMES = "\\|/-"
 MESSAGE = "thinking!"
 INTERVAL = 0.1  # seconds between two frames
@@ -30,6 +28,10 @@ def draw(char: str, msg: str, out: TextIO) -> str:
 def width(text: str) -> int:
     """The columns ``text`` takes on a terminal: two for a wide character such as 計, none for a
     combining accent."""
+    if text.isascii():  # one column a character (a control character: counted as one too)
+        return len(text)
+    from wcwidth import wcswidth  # imported only for text beyond ASCII: its tables take time to load
+
     columns = wcswidth(text)
     return columns if columns >= 0 else len(text)  # -1: a control character; count characters
 

@@ -161,7 +161,7 @@ def test_the_runner_fails_if_either_pass_fails_and_reports_no_tests_as_exit_5(
 
     def call(command: list[str]) -> int:
         ran.append(command)
-        return exits[len(ran) - 1]
+        return int(exits[len(ran) - 1])
 
     monkeypatch.setattr("spec.run.subprocess.call", call)
     assert run.main([f"--report-dir={tmp_path}", *args]) == status

@@ -236,6 +236,23 @@ def not_demonstrable_if_cores_were_taken(evidence: Any, shown: Shown[Any], worke
         )
 
 
+def not_demonstrable_if_cores_were_slow(
+    evidence: Any, shown: Shown[Any], workers: int, bound: float, measured: str
+) -> None:
+    """Where the claim did not show though the cores were free: were they fast together? If
+    ``workers`` plain CPU-bound processes, measured now, cannot beat the speed-up ``bound``
+    either, the machine is the limit, and the test ends as *not demonstrable*."""
+    if shown.shown:
+        return
+    machine = plain_speedup(workers)
+    evidence.record(plain_processes_speedup=machine)
+    if machine <= bound:
+        evidence.not_demonstrable(
+            f"{measured}, and {workers} plain CPU-bound processes only {machine:.2f}: this machine's CPUs "
+            "do not run at full speed together"
+        )
+
+
 def children_cpu() -> float:
     """CPU seconds used so far by the children this process has reaped (``os.times``)."""
     times = os.times()

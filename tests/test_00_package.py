@@ -19,7 +19,6 @@ from spinners.cli import build_parser, main
 from spinners.prime_pool import LARGE, SMALL
 from spinners.work import is_prime, slow
 from tests.support.frames import Metronome, frames_in, median_interval
-from tests.support.platforms import has, waits_in_kernel_sleep
 from tests.support.primes import miller_rabin, prime_taking
 from tests.support.processes import (
     ROOT,
@@ -30,6 +29,7 @@ from tests.support.processes import (
     read_until,
     session_members,
     spinners_cli,
+    wait_for_its_sleep,
 )
 from tests.support.tolerances import AT_LEAST, PACE
 from tests.support.waiting import PATIENCE, timed, wait_until
@@ -237,10 +237,8 @@ def test_ctrl_c_leaves_a_clean_line_no_orphan_and_dies_of_sigint(unit, work, a_m
         seen = read_until(child.stdout, b">\n" if frozen else b"thinking!", "the spinner")
         if work != "sleep":  # the check is under way
             wait_until(lambda: cpu_seconds(child.pid) > 0.2, "the supervisor to compute")
-        elif unit != "asyncio" and has("kernel wait channels"):
-            # A frame shows that the spinner runs, not that the supervisor has finished starting
-            # it and is in its slow work: only that is what this test is about.
-            wait_until(lambda: waits_in_kernel_sleep(child.pid), "the supervisor to be in its slow work")
+        elif unit != "asyncio":  # a frame shows the spinner runs, not that the work has begun
+            wait_for_its_sleep(child.pid)
         (out, err), took = timed(lambda: ctrl_c(child))
     output = (seen + out).decode()
     assert child.returncode == -signal.SIGINT, err

@@ -39,6 +39,7 @@ from tests.support.processes import (
     read_until,
     session_members,
     spinners_cli,
+    wait_for_its_sleep,
 )
 from tests.support.waiting import PATIENCE, timed, wait_until
 
@@ -241,6 +242,7 @@ def test_ctrl_c_with_the_pipes_reader_gone_too_is_quiet():
     with cli_in_own_session("thread", "--delay", "30", "--interval", "0.02", "--animate", "always") as child:
         assert child.stdout is not None and child.stderr is not None
         read_until(child.stdout, b"thinking!", "a frame")
+        wait_for_its_sleep(child.pid)
         child.stdout.close()
         os.killpg(child.pid, signal.SIGINT)
         err = child.stderr.read()
@@ -343,6 +345,8 @@ def test_ctrl_c_stops_a_shell_loop_of_spinners():
     try:
         assert shell.stdout is not None
         seen = read_until(shell.stdout, b"thinking!", "a frame")
+        (spinner,) = psutil.Process(shell.pid).children()  # bash's
+        wait_for_its_sleep(spinner.pid)
         os.killpg(shell.pid, signal.SIGINT)
         out, err = shell.communicate(timeout=PATIENCE)
     finally:

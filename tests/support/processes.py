@@ -19,7 +19,7 @@ from typing import Any
 
 import psutil
 
-from tests.support.platforms import require
+from tests.support.platforms import has, require, waits_in_kernel_sleep
 from tests.support.waiting import PATIENCE, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]  # the project: tests/support/processes.py
@@ -103,6 +103,17 @@ def cpu_seconds(pid: int) -> float:
     Raises psutil.NoSuchProcess once it is gone."""
     times = psutil.Process(pid).cpu_times()
     return float(times.user + times.system)
+
+
+def wait_for_its_sleep(pid: int) -> None:
+    """Where the kernel tells (Linux), wait until the main thread of ``pid`` sleeps in its work.
+
+    A test of what a Ctrl-C does to a sleeping program must send it once the sleep has begun:
+    CPython looks for a signal before ``time.sleep`` enters its system call and after it, not
+    in between, so a Ctrl-C that lands just before the sleep begins is acted on only when the
+    sleep ends. (Seen: 3 runs in 15 of a shell loop whose Ctrl-C came with the first frame.)"""
+    if has("kernel wait channels"):
+        wait_until(lambda: waits_in_kernel_sleep(pid), "the program to sleep in its work")
 
 
 def ended(pid: int) -> bool:

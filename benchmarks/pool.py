@@ -194,12 +194,17 @@ def measure(entrants: Sequence[Contender], rounds: int, workers: int) -> dict[st
 
 
 def summarise(measured: dict[str, Any], entrants: Sequence[Contender]) -> list[dict[str, Any]]:
-    ideal = statistics.median(measured["ideal_makespan"]) if measured["ideal_makespan"] else 0.0
+    """Each contender's median time and spread, its speed-up over sequential code, and its time
+    over the ideal makespan of the same round (median and spread: a drift of the machine's
+    speed between rounds, or between two runs of the benchmark, moves both alike)."""
+    ideals = measured["ideal_makespan"]
     sequential = statistics.median(measured["times"]["sequential"])
     rows = []
     for entrant in entrants:
         runs = measured["times"][entrant.name]
         median = statistics.median(runs)
+        ratios = [run / ideal for run, ideal in zip(runs, ideals, strict=False) if ideal > 0]
+        parallel = entrant.workers > 1 and bool(ratios)
         rows.append(
             {
                 "contender": entrant.name,
@@ -207,7 +212,8 @@ def summarise(measured: dict[str, Any], entrants: Sequence[Contender]) -> list[d
                 "median_s": median,
                 "fastest_s": min(runs),
                 "slowest_s": max(runs),
-                "vs_ideal": median / ideal if entrant.workers > 1 and ideal > 0 else None,
+                "vs_ideal": statistics.median(ratios) if parallel else None,
+                "vs_ideal_spread": [min(ratios), max(ratios)] if parallel else None,
                 "speedup": sequential / median,
             }
         )
@@ -230,11 +236,14 @@ def markdown(report: dict[str, Any]) -> str:
         f"ideal makespan on {report['workers']} workers (median of the rounds): {report['ideal_makespan_s']:.2f} s "
         f"(no packing can beat {report['lower_bound_s']:.2f} s)",
         "",
-        "| contender | workers | median | spread | vs ideal makespan | speed-up |",
+        "| contender | workers | median | spread | vs ideal makespan (spread) | speed-up |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for row in report["rows"]:
-        vs_ideal = "--" if row["vs_ideal"] is None else f"{row['vs_ideal']:.3f}x"
+        vs_ideal = "--"
+        if row["vs_ideal"] is not None:
+            low, high = row["vs_ideal_spread"]
+            vs_ideal = f"{row['vs_ideal']:.2f}x ({low:.2f}-{high:.2f})"
         lines.append(
             f"| {row['contender']} | {row['workers']} | {row['median_s']:.2f} s | "
             f"{row['fastest_s']:.2f}-{row['slowest_s']:.2f} s | {vs_ideal} | {row['speedup']:.2f}x |"

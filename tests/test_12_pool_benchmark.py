@@ -66,6 +66,19 @@ def test_a_rounds_ideal_makespan_packs_the_pools_median_check_times_not_sequenti
     assert measured["ideal_makespan"] == [4.5, 4.5] and measured["lower_bound"] == [3.75, 3.75]
 
 
+def test_each_time_is_set_against_the_ideal_makespan_of_its_own_round():
+    measured = {
+        "times": {"sequential": [8.0, 16.0, 12.0], "pool": [5.0, 9.0, 6.0]},
+        "ideal_makespan": [4.0, 8.0, 6.0],  # the machine ran at half speed in the second round
+    }
+    entrants = [pool.Contender("sequential", 1, list), pool.Contender("pool", 2, list)]
+    sequential, pooled = pool.summarise(measured, entrants)
+    assert sequential["vs_ideal"] is None and sequential["median_s"] == 12.0
+    assert pooled["vs_ideal"] == 1.125 and pooled["vs_ideal_spread"] == [1.0, 1.25]  # 1.25, 1.125, 1.0
+    assert (pooled["fastest_s"], pooled["median_s"], pooled["slowest_s"]) == (5.0, 6.0, 9.0)
+    assert pooled["speedup"] == 2.0
+
+
 def test_the_report_warns_when_spreads_overlap_or_the_cores_were_taken():
     rows = [
         {"contender": "a", "median_s": 1.0, "fastest_s": 0.9, "slowest_s": 1.2},
@@ -86,7 +99,10 @@ def test_the_report_warns_when_spreads_overlap_or_the_cores_were_taken():
         "cores_after": 1.2,
         "ideal_makespan_s": 1.0,
         "lower_bound_s": 0.9,
-        "rows": [{**row, "workers": 2, "vs_ideal": row["median_s"], "speedup": 1.0} for row in rows],
+        "rows": [
+            {**row, "workers": 2, "vs_ideal": row["median_s"], "vs_ideal_spread": [1.0, 2.0], "speedup": 1.0}
+            for row in rows
+        ],
         "overlapping": pool.overlapping(rows),
     }
     text = pool.markdown(report)

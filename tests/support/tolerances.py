@@ -53,8 +53,12 @@ NO_FASTER = 0.8
 TWO_CORES_SPEEDUP = 1 / 0.7
 
 
-# Pinned to one CPU, a pool cannot beat sequential code: up to 1.2x for run-to-run noise.
-ONE_CPU_SPEEDUP = 1.2
+# Pinned to one CPU, a pool cannot beat sequential code: up to 1.3x for run-to-run noise. Its
+# sequential side is the CPU time of another run, which this host's noise inflates at times:
+# in one fresh-clone CI run the median of three pinned pairs came to 1.204 while the pool itself
+# used 0.92 cores (the same-run figure, held to AT_MOST_ONE_CORE). Still well apart from the
+# 1.43 two cores must beat.
+ONE_CPU_SPEEDUP = 1.3
 
 
 # How much longer a woken thread waits for the GIL at a 20 ms switch interval than at a 2 ms

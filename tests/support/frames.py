@@ -73,22 +73,24 @@ class Metronome:
         join(self._child)
         self.pace = median_interval(stamps) if len(stamps) >= 3 else float("inf")
         intervals = sorted(b - a for a, b in itertools.pairwise(stamps))
-        self.late = intervals[(len(intervals) * 9) // 10] if len(stamps) >= 3 else float("inf")
+        self.late = intervals[(len(intervals) * 3) // 4] if len(stamps) >= 3 else float("inf")
 
     def keeps_time(self) -> bool:
         """Whether this machine let a sleeper keep close enough to the interval to tell a pace
-        from one twice as slow (see PACE): its median interval, and nine in ten of its intervals.
+        from one twice as slow (see PACE): its median interval, and three in four of its intervals.
 
         Not the median alone: inside a CPU quota the cgroup is frozen for part of every period,
         and a sleeper whose wake-ups keep falling in the frozen part runs at half pace while one
         in another phase keeps time -- the metronome's median said 0.050 s there while the spinner
-        drew every 0.099 s. Such a machine delays some of the metronome's wake-ups too."""
+        drew every 0.099 s. Such a machine delays many of the metronome's wake-ups too. (Not nine
+        in ten: over some eight waits that is the slowest one, and one late wake-up beside the
+        parallel pass's other tests made a pace not demonstrable on an idle machine.)"""
         return self.pace <= KEEPS_TIME * self.interval and self.late <= KEEPS_TIME * self.interval
 
     def __str__(self) -> str:
         return (
             f"a sleeper waiting {self.interval} s woke every {self.pace:.3f} s here, "
-            f"one wait in ten {self.late:.3f} s or longer"
+            f"one wait in four {self.late:.3f} s or longer"
         )
 
 

@@ -140,7 +140,10 @@ def test_two_processes_come_close_to_halving_the_time(evidence, equal_jobs, proc
     # Control, pinned: three pairs, median taken (a spike of the machine's own noise in one
     # sequential run must not read as a speed-up), and the pool's cores from its own run.
     pinned = _pinned(lambda: [_pool_against_sequential(equal_jobs, "process") for _ in range(3)])
-    speedup_pinned = statistics.median(run.speedup for run in pinned)
+    # ...each pool against the least sequential CPU time of the three: this host's noise inflates
+    # the CPU time of a run at times (once by 40%), and never deflates it
+    least_sequential = min(run.sequential_cpu for run in pinned)
+    speedup_pinned = statistics.median(least_sequential / run.pool_wall for run in pinned)
     cores_pinned = max(run.pool_cores for run in pinned)
     evidence.record(speedup_on_one_cpu=speedup_pinned, cores_on_one_cpu=cores_pinned)
     assert speedup_pinned < ONE_CPU_SPEEDUP, "on one CPU two processes cannot beat one"

@@ -40,7 +40,6 @@ import itertools
 import json
 import math
 import multiprocessing
-import os
 import platform
 import statistics
 import sys
@@ -48,6 +47,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from spinners.cli import usable_cpus
 from spinners.prime_pool import LARGE, PrimeResult, check, run_pool, run_sequential
 from tests.support.cpu import cores_available
 
@@ -257,10 +257,6 @@ def markdown(report: dict[str, Any]) -> str:
             " the parallel figures are the machine's, not the pools'"
         )
     return "\n".join(lines)
-
-
-def usable_cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def main(argv: list[str] | None = None) -> int:

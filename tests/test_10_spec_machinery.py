@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,14 +101,23 @@ def test_the_report_gives_each_claim_the_verdict_its_tests_earned(pytester, monk
     result.stdout.fnmatch_lines(["*claim and evidence*", "GIL-9: *", "measured: speedup=1.9"])
 
 
+def _claim_row(verdict: str, evidence: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"verdict": verdict, "evidence": evidence or {}, "tests": [], "section": "", "claim": ""}
+
+
+def _write_report(folder: Path, tag: str, platform: str, claims: dict[str, Any]) -> None:
+    """A made-up claims-<tag>.json, as one interpreter's run would write it."""
+    data = {
+        "interpreter": {"tag": tag, "version": tag + ".0", "build": "GIL build", "platform": platform},
+        "claims": claims,
+    }
+    (folder / f"claims-{tag}.json").write_text(json.dumps(data))
+
+
 def test_the_matrix_lists_verdicts_per_interpreter_and_explains_differences(tmp_path):
     def report(tag: str, verdict: str, observed: str) -> None:
-        row = {"verdict": verdict, "evidence": {"observed": observed}, "tests": [], "section": "", "claim": ""}
-        data = {
-            "interpreter": {"tag": tag, "version": tag + ".0", "build": "GIL build", "platform": "Linux"},
-            "claims": {"SP-6": row, "GIL-3": {**row, "evidence": {}}},
-        }
-        (tmp_path / f"claims-{tag}.json").write_text(json.dumps(data))
+        row = _claim_row(verdict, evidence={"observed": observed})
+        _write_report(tmp_path, tag, "Linux", {"SP-6": row, "GIL-3": {**row, "evidence": {}}})
 
     report("3.13", "holds", "fork")
     report("3.14", "holds", "forkserver")
@@ -124,15 +135,11 @@ def test_the_matrix_keeps_a_column_per_interpreter_and_platform(tmp_path):
     """Reports from several OSes, each in a folder of its own (as CI's artifacts arrive): one
     column per interpreter and OS, and a claim one OS cannot show says why under the table."""
     for system, verdict in (("Linux", "holds"), ("Darwin", "not demonstrable")):
-        row = {"verdict": verdict, "evidence": {}, "tests": [], "section": "", "claim": ""}
+        row = _claim_row(verdict)
         if verdict == "not demonstrable":
             row["reason"] = "not demonstrable on this platform (darwin): it lacks cpu affinity"
-        data = {
-            "interpreter": {"tag": "3.13", "version": "3.13.0", "build": "GIL build", "platform": f"{system} arm64"},
-            "claims": {"POOL-2": row},
-        }
         (tmp_path / system).mkdir()
-        (tmp_path / system / "claims-3.13.json").write_text(json.dumps(data))
+        _write_report(tmp_path / system, "3.13", f"{system} arm64", {"POOL-2": row})
     output = tmp_path / "CLAIMS.md"
     assert matrix.main([str(tmp_path), "--output", str(output)]) == 0
     text = output.read_text()

@@ -237,13 +237,27 @@ def not_demonstrable_if_cores_were_taken(evidence: Any, shown: Shown[Any], worke
 
 
 def not_demonstrable_if_cores_were_slow(
-    evidence: Any, shown: Shown[Any], workers: int, bound: float, measured: str
+    evidence: Any, shown: Shown[Any], workers: int, bound: float, measured: str, work_per_cpu: float | None = None
 ) -> None:
     """Where the claim did not show though the cores were free: were they fast together? If
     ``workers`` plain CPU-bound processes, measured now, cannot beat the speed-up ``bound``
-    either, the machine is the limit, and the test ends as *not demonstrable*."""
+    either, the machine is the limit, and the test ends as *not demonstrable*.
+
+    ``work_per_cpu``, for processes that share nothing only: the sequential CPU time of the
+    work over the CPU time the processes spent on it in the last attempt. At or below
+    ``bound / workers`` the cores slowed each other down in that very run, so far that even
+    ``workers`` fully busy cores could not have reached the bound (a later measurement can
+    find the cores fast again: this host's slowdowns come and go within seconds)."""
     if shown.shown:
         return
+    if work_per_cpu is not None:
+        evidence.record(work_per_cpu=work_per_cpu)
+        if work_per_cpu <= bound / workers:
+            evidence.not_demonstrable(
+                f"{measured}, each CPU-second of it doing only {work_per_cpu:.2f} of what one process alone "
+                f"does: below {bound / workers:.2f}, {workers} busy cores cannot reach {bound:.2f}; "
+                "this machine's CPUs did not run at full speed together"
+            )
     machine = plain_speedup(workers)
     evidence.record(plain_processes_speedup=machine)
     if machine <= bound:

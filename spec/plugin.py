@@ -276,5 +276,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "serial: timing-sensitive; runs alone, in the serial pass, never beside other tests"
     )
+    config.addinivalue_line(
+        "markers", "tooling: tests of the project's own tools, not of Python: run once (tox -e tooling)"
+    )
     if not hasattr(config, "workerinput"):  # xdist workers only send their reports
         config.pluginmanager.register(ClaimsReporter(config), "claims-reporter")

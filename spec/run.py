@@ -3,6 +3,9 @@
 1. the parallel pass: every test not marked ``serial``, spread over xdist workers;
 2. the serial pass: the timing-sensitive measurements, alone on the machine.
 
+Tests marked ``tooling`` (of the project's own tools, not of Python) are left out: they
+run once, by ``tox -e tooling`` or ``python -m pytest -m tooling``.
+
 Both passes feed one claims report (``reports/claims-<interpreter>.md``). Extra
 arguments go to both pytest runs. The exit status is 0 only if both passes pass;
 a pass that selects no test (exit 5) counts as passing only if the other ran tests.
@@ -36,10 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     partial.unlink(missing_ok=True)
     # "--option=value": a separate value that is a path would make pytest take it for the rootdir
     base = [sys.executable, "-m", "pytest", f"--report-dir={report_dir}"]
+    merge = f"--merge-results={partial}"
+    # one test at a time to each free worker: in chunks, a worker can get all three 3 s demos
+    spread = ["-n", args.workers, "--maxschedchunk=1"]
     passes = [
-        # one test at a time to each free worker: in chunks, a worker can get all three 3 s demos
-        ("parallel", [*base, "-n", args.workers, "--maxschedchunk=1", "-m", "not serial", *pytest_args]),
-        ("serial", [*base, "-p", "no:xdist", "-m", "serial", f"--merge-results={partial}", *pytest_args]),
+        ("parallel", [*base, *spread, "-m", "not serial and not tooling", *pytest_args]),
+        ("serial", [*base, "-p", "no:xdist", "-m", "serial and not tooling", merge, *pytest_args]),
     ]
     if args.junit_dir:
         for name, command in passes:

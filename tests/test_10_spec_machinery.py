@@ -16,6 +16,9 @@ from tests.support.waiting import wait_until
 
 pytest_plugins = ["pytester"]
 
+# The project's own tools, which work alike on every interpreter: run once, by `tox -e tooling`
+pytestmark = pytest.mark.tooling
+
 
 def test_every_catalogue_claim_is_cited_by_a_test_and_every_cited_id_exists():
     claims = catalogue.load()
@@ -173,7 +176,8 @@ def test_the_runner_fails_if_either_pass_fails_and_reports_no_tests_as_exit_5(
     monkeypatch.setattr("spec.run.subprocess.call", call)
     assert run.main([f"--report-dir={tmp_path}", *args]) == status
     assert len(ran) == (1 if "-x" in args else 2)
-    assert "not serial" in ran[0] and all("serial" in command for command in ran[1:])
+    assert "not serial and not tooling" in ran[0]
+    assert all("serial and not tooling" in command for command in ran[1:])
 
 
 # Windows, as far as imports go: these POSIX-only modules cannot be imported. And macOS's lack

@@ -11,6 +11,9 @@ import pytest
 from benchmarks import pool
 from spinners.prime_pool import LARGE, PrimeResult
 
+# The project's own tools, which work alike on every interpreter: run once, by `tox -e tooling`
+pytestmark = pytest.mark.tooling
+
 
 def test_the_ideal_makespan_packs_the_largest_jobs_first_onto_the_least_loaded_worker():
     # 5 and 4 open the two workers; each 3 goes to the less loaded one: 5+3 and 4+3+3

@@ -103,6 +103,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         ids = [claim_id for mark in item.iter_markers("claim") for claim_id in mark.args]
         item.user_properties.append(("claims", ids))
+    # Tests that last seconds go first, so that none of them starts last and ends the pass alone.
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 class Results:
@@ -279,5 +281,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "tooling: tests of the project's own tools, not of Python: run once (tox -e tooling)"
     )
+    config.addinivalue_line("markers", "long: lasts seconds, mostly waiting; started first")
     if not hasattr(config, "workerinput"):  # xdist workers only send their reports
         config.pluginmanager.register(ClaimsReporter(config), "claims-reporter")

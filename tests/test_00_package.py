@@ -252,6 +252,7 @@ def test_ctrl_c_leaves_a_clean_line_no_orphan_and_dies_of_sigint(unit, work, a_m
 
 
 @pytest.mark.parametrize("unit", ["thread", "process", "asyncio"])
+@pytest.mark.long
 def test_the_demo_on_a_real_terminal(unit):
     """The chapter's demo with its defaults -- 3 s of work, a frame every 0.1 s -- on a
     pseudo-terminal, rendered by a terminal emulator: one frame visible at a time on the second

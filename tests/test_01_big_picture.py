@@ -84,6 +84,7 @@ def test_an_exception_in_a_child_process_shows_only_as_its_exit_code(evidence, c
 
 
 @claim("BP-4")
+@pytest.mark.long
 def test_tasks_start_far_cheaper_than_threads(evidence):
     """Starting 500 asyncio tasks takes far less time and memory than starting 500 threads."""
     count = 500

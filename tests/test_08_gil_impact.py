@@ -155,6 +155,7 @@ def test_the_napping_check_gives_the_loop_a_turn_every_so_many_divisions(evidenc
 
 
 @claim("IMP-4")
+@pytest.mark.long
 def test_the_chapters_numbers_are_classified_correctly(evidence):
     """``is_prime`` says 5 000 111 000 222 021 is prime; every fixture number has the verdict
     an independent Miller-Rabin test gives, and ``is_prime`` agrees on the quick ones."""

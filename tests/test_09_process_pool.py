@@ -216,6 +216,7 @@ def test_the_collector_waits_for_every_sign_off_however_many_workers():
     assert {r.n: r.prime for r in run_pool([2, 9], 300, "thread")} == {2: True, 9: False}
 
 
+@pytest.mark.long
 def test_the_collector_sleeps_while_the_workers_compute(evidence):
     """Waiting for results and for the workers' ends costs the main process no CPU: it blocks on
     the results pipe and the workers' sentinels together, rather than polling them in turn."""

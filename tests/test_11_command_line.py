@@ -207,6 +207,7 @@ def test_values_past_what_the_platform_takes_are_refused_in_one_short_line(args,
     ],
     ids=["thread", "process-fork", "process-spawn", "asyncio"],
 )
+@pytest.mark.long
 def test_a_pipe_closed_early_ends_the_spinner_quietly(unit, delay):
     """``spinners UNIT | head -c 20``: no traceback, exit status 1 (as the Python docs advise) --
     also from a spawned spinner, which has a standard output of its own. The pipe is closed
@@ -311,6 +312,7 @@ def test_a_terminal_that_does_not_say_its_width_gets_the_whole_message():
 # --- 7. Frames on a terminal only, unless asked ------------------------------------------------
 
 
+@pytest.mark.long
 def test_frames_go_to_a_terminal_not_to_a_file_unless_asked():
     """As ``ls --color``: animate on a terminal; into a file or a pipe, just the answer --
     ``--animate always`` draws there too, ``--animate never`` nowhere."""

@@ -4,7 +4,6 @@ Also the probe thread, whose pauses show when another thread held the GIL."""
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import os
 import queue
@@ -25,21 +24,35 @@ GIL_OFF = gil_disabled_build() and not gil_enabled()
 
 
 class Probe:
-    """A thread that stamps ``perf_counter()`` in a tight loop: a gap in its stamps is a time it could not run."""
+    """A thread that reads ``perf_counter()`` in a tight loop and notes every pause between two
+    reads longer than ``PAUSE``: a pause is a time it could not run.
+
+    Only the pauses are kept: the reads come some ten million a second, and a list of them all
+    would cost more to sift than the measurement takes."""
+
+    PAUSE = 0.0002  # seconds: far above one turn of the loop, far below any gap the tests judge
 
     def __init__(self) -> None:
-        self.stamps: list[float] = []
-        self._stop = threading.Event()
+        self.pauses: list[tuple[float, float]] = []
+        self.reads = 0
+        self._running, self._stop = threading.Event(), threading.Event()
         self._thread = threading.Thread(target=self._run, name="probe", daemon=True)
 
     def _run(self) -> None:
-        stamps, now, stopped = self.stamps, time.perf_counter, self._stop.is_set
+        pauses, now, stopped, pause = self.pauses, time.perf_counter, self._stop.is_set, self.PAUSE
+        last, reads = now(), 0
         while not stopped():
-            stamps.append(now())
+            read = now()
+            if read - last > pause:
+                pauses.append((last, read))
+            last, reads = read, reads + 1
+            if reads == 1000:
+                self._running.set()
+        self.reads = reads
 
     def __enter__(self) -> Probe:
         self._thread.start()
-        wait_until(lambda: len(self.stamps) > 1000, "the probe to run")
+        wait_until(self._running.is_set, "the probe to run")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -47,10 +60,10 @@ class Probe:
         join(self._thread)
 
     def largest_gap(self, start: float, end: float) -> float:
-        """The longest the probe went without a stamp between ``start`` and ``end``."""
-        inside = [t for t in self.stamps if start <= t <= end]
-        points = [start, *inside, end]
-        return max(b - a for a, b in itertools.pairwise(points))
+        """The longest the probe went without a read between ``start`` and ``end``; ``PAUSE``,
+        the most a pause it did not note can last, if it noted none longer."""
+        overlaps = [min(b, end) - max(a, start) for a, b in self.pauses if a < end and b > start]
+        return max([self.PAUSE, *overlaps])
 
 
 # Processes the spec measures are our own children, so their CPU time counts as ours
@@ -74,20 +87,22 @@ def loops_for(seconds: float) -> int:
 
 def repeats_for(seconds: float, work: Callable[[int], object], start: int = 1) -> float:
     """How large an argument makes ``work(argument)`` last about ``seconds`` here, now, assuming
-    its cost grows in proportion to the argument: timed on growing sizes until one lasts 20 ms,
-    then scaled by the fastest of three timings of that size (noise only adds time, and one
-    spike in a single timing would size the work too small). Work sized this way takes the
-    same time on a fast and on a slow CPU."""
+    its cost grows in proportion to the argument: timed on doubling sizes until one lasts over
+    20 ms, then scaled by the fastest of three timings of that size, that one and two more
+    (noise only adds time, and one spike in a single timing would size the work too small).
+    Work sized this way takes the same time on a fast and on a slow CPU."""
 
     def took(size: int) -> float:
         t0 = time.perf_counter()
         work(size)
         return time.perf_counter() - t0
 
-    size = start
-    while took(size) <= 0.02:
-        size *= 4
-    return size * seconds / min(took(size) for _ in range(3))
+    size, timings = start, [took(start)]
+    while timings[-1] <= 0.02:
+        size *= 2
+        timings = [took(size)]
+    timings += [took(size), took(size)]
+    return size * seconds / min(timings)
 
 
 def _timed_burn(jobs: Any, start: Any, out: Any) -> None:

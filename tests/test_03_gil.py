@@ -37,6 +37,7 @@ from tests.support.cpu import (
     loops_for,
     not_demonstrable_if_cores_were_slow,
     not_demonstrable_if_cores_were_taken,
+    not_demonstrable_if_faster_on_one_core,
     repeats_for,
     run_units,
     until_shown,
@@ -177,13 +178,15 @@ def test_cpu_bound_threads_are_no_faster_than_sequential_code(evidence, loops):
     # inflate -- against the threads' wall time, which load can only lengthen: noise cannot
     # make the threads look slower than they are fast. Pairs interleaved, median taken.
     pair_loops = int(loops * PAIR_SECONDS / WORK_SECONDS)
-    shares = []
+    shares, cores = [], []
     for _ in range(PAIRS):
         sequential = burn_in_turn(2, pair_loops)
         threaded = run_units("thread", 2, pair_loops)
         shares.append(threaded.wall / sequential.cpu)
-    share = statistics.median(shares)
-    evidence.record(threads_time_over_sequential=share, speedup=1 / share)
+        cores.append(threaded.cores)
+    share, thread_cores = statistics.median(shares), statistics.median(cores)
+    evidence.record(threads_time_over_sequential=share, speedup=1 / share, thread_cores=thread_cores)
+    not_demonstrable_if_faster_on_one_core(evidence, 1 / share, 1 / NO_FASTER, thread_cores, "two threads")
     assert share >= NO_FASTER
 
 
@@ -292,6 +295,20 @@ def test_the_proxy_blames_the_machine_only_for_processes_that_slowed_each_other(
     unsplit = Shown(Parallel(cores=1.0, speedup=1.0), shown=False, free_cores=1.95)
     not_demonstrable_if_cores_were_slow(evidence, unsplit, 2, 1 / NO_FASTER, "made up", 1.0 / 1.0)
     assert verdict == {} and evidence.values == {"work_per_cpu": 1.0, "plain_processes_speedup": 1.9}
+
+
+def test_threads_faster_than_sequential_on_one_core_blame_the_machine_and_on_two_do_not():
+    """GIL-9's and POOL-3's reasoning, on made-up runs: threads 1.37x as fast while using 0.99
+    cores can only have run on a faster CPU (*not demonstrable*; 1.37x was seen here);
+    1.37x on 1.9 cores is parallel work, and is left to the claim's assertion to fail."""
+    verdict: dict[str, str] = {}
+    with pytest.raises(pytest.skip.Exception, match="1.37x as fast as sequential code while using 0.99 cores"):
+        not_demonstrable_if_faster_on_one_core(Evidence({}, verdict), 1.37, 1 / NO_FASTER, 0.99, "two threads")
+    assert verdict["verdict"] == UNDEMONSTRABLE
+    verdict.clear()
+    not_demonstrable_if_faster_on_one_core(Evidence({}, verdict), 1.37, 1 / NO_FASTER, 1.9, "two threads")
+    not_demonstrable_if_faster_on_one_core(Evidence({}, verdict), 1.0, 1 / NO_FASTER, 0.99, "two threads")
+    assert verdict == {}
 
 
 # --- 4. The switch interval ------------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from spec.catalogue import gil_disabled_build, gil_enabled
-from tests.support.tolerances import FREE_SHARE
+from tests.support.tolerances import AT_MOST_ONE_CORE, FREE_SHARE
 from tests.support.waiting import PATIENCE, join, wait_until
 
 T = TypeVar("T")
@@ -279,6 +279,21 @@ def not_demonstrable_if_cores_were_slow(
         evidence.not_demonstrable(
             f"{measured}, and {workers} plain CPU-bound processes only {machine:.2f}: this machine's CPUs "
             "do not run at full speed together"
+        )
+
+
+def not_demonstrable_if_faster_on_one_core(
+    evidence: Any, speedup: float, bound: float, cores: float, units: str
+) -> None:
+    """Where ``units`` beat sequential code by more than ``bound`` while using one core at most:
+    one core at a time can be faster than sequential code only if it runs faster, so the runs
+    compared ran on CPUs of different speeds (a host's cores can differ by half at times, and
+    the sequential run keeps to one of them). Not demonstrable, with both figures. (More
+    than one core at work is parallelism, and the claim does not hold.)"""
+    if speedup > bound and cores <= AT_MOST_ONE_CORE:
+        evidence.not_demonstrable(
+            f"{units} were {speedup:.2f}x as fast as sequential code while using {cores:.2f} cores: "
+            "one core at a time can only be faster on a faster CPU; this machine's CPUs ran at different speeds"
         )
 
 

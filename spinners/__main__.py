@@ -20,6 +20,9 @@ def _silent(*exc_info: object) -> None:
 
 def run() -> None:
     try:
+        from spinners.interrupts import resend_lost_ctrl_c
+
+        sys.unraisablehook = resend_lost_ctrl_c  # a Ctrl-C lost in a callback comes again
         from spinners.cli import main  # a Ctrl-C while importing is quiet too
 
         code = main()

@@ -6,12 +6,20 @@ which gets it as ``KeyboardInterrupt``, stops them. While a child is being start
 parent holds a Ctrl-C back: the child is born with it held (and then drops it), and the
 parent gets it right after -- never in the middle of ``fork`` or of the start-up
 bookkeeping, where Python can only print "Exception ignored".
+
+Anywhere else, a Ctrl-C can still land in code that Python cannot raise from: a weakref
+callback, such as the one that drops an import's lock, or a ``__del__``. Python then prints
+"Exception ignored" and goes on as if there had been no Ctrl-C. The program's hook sends the
+Ctrl-C again, to arrive once that callback is over.
 """
 
 from __future__ import annotations
 
+import _thread
 import contextlib
+import os
 import signal
+import sys
 from collections.abc import Iterator
 
 CAN_HOLD = hasattr(signal, "pthread_sigmask")  # POSIX
@@ -37,3 +45,16 @@ def leave_ctrl_c_to_the_parent() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if CAN_HOLD:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def resend_lost_ctrl_c(unraisable: sys.UnraisableHookArgs) -> None:
+    """A ``sys.unraisablehook`` for the program: a ``KeyboardInterrupt`` that Python could only
+    print is sent again as SIGINT, from a thread of its own so that it arrives after the
+    callback it landed in; anything else is printed as Python prints it."""
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        if CAN_HOLD:  # POSIX: to the process, whose main thread takes it, even in a system call
+            _thread.start_new_thread(os.kill, (os.getpid(), signal.SIGINT))
+        else:
+            _thread.start_new_thread(signal.raise_signal, (signal.SIGINT,))
+    else:
+        sys.__unraisablehook__(unraisable)

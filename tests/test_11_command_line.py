@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 
 import psutil
 import pyte
@@ -23,7 +24,7 @@ import pytest
 from spinners.__main__ import run as entry_point
 from spinners.animation import width
 from spinners.cli import QuietPipe, fit, main, usable_cpus
-from spinners.interrupts import ctrl_c_held, leave_ctrl_c_to_the_parent
+from spinners.interrupts import ctrl_c_held, leave_ctrl_c_to_the_parent, resend_lost_ctrl_c
 from spinners.prime_pool import WorkerDied, check, run_pool
 from tests.support.cpu import OWN_CHILDREN
 from tests.support.frames import frames_in
@@ -457,16 +458,80 @@ def test_without_cpu_affinity_the_default_worker_count_is_the_cpu_count(monkeypa
     assert usable_cpus() == (os.cpu_count() or 1)
 
 
+# A Ctrl-C that arrives while a weakref callback runs (an import's lock being dropped, as in a
+# fresh-clone CI run on 3.12 where the pool's program then went on checking its numbers).
+LOST_IN_A_CALLBACK = """
+import signal, sys, time, weakref
+if sys.argv[1] == "hooked":
+    from spinners.interrupts import resend_lost_ctrl_c
+    sys.unraisablehook = resend_lost_ctrl_c
+class Thing: pass
+thing = Thing()
+def callback(ref):
+    signal.raise_signal(signal.SIGINT)  # the Ctrl-C comes while the callback runs...
+    for _ in range(1000): pass  # ...and is raised in it, where Python can only print it
+watch = weakref.ref(thing, callback)
+try:
+    del thing
+    for _ in range(10): time.sleep(0.05)  # short sleeps: a signal just before one waits for its end
+    print("went on")
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+@needs("POSIX signals")
+def test_a_ctrl_c_that_lands_in_a_callback_comes_again_after_it():
+    """Python cannot raise a ``KeyboardInterrupt`` in a weakref callback: it prints "Exception
+    ignored" and goes on. The program's hook sends the Ctrl-C again, and it arrives after the
+    callback, quietly. Control: without the hook, the same Ctrl-C is lost."""
+    hooked = python("-c", LOST_IN_A_CALLBACK, "hooked", timeout=PATIENCE)
+    assert (hooked.stdout, hooked.stderr) == ("interrupted\n", "")
+    plain = python("-c", LOST_IN_A_CALLBACK, "plain", timeout=PATIENCE)
+    assert plain.stdout == "went on\n" and "Exception ignored" in plain.stderr
+
+
+def test_the_hook_sends_only_a_lost_ctrl_c_again_and_prints_anything_else(monkeypatch, capsys):
+    """The hook on made-up losses (each raised in a ``__del__`` and caught by a stand-in hook):
+    a ``KeyboardInterrupt`` is sent again from a new thread -- SIGINT to the process on POSIX,
+    ``raise_signal`` elsewhere -- and any other exception is printed as Python prints it."""
+
+    class Raises:
+        def __init__(self, error: BaseException) -> None:
+            self.error = error
+
+        def __del__(self) -> None:
+            raise self.error
+
+    caught: list[sys.UnraisableHookArgs] = []
+    monkeypatch.setattr(sys, "unraisablehook", caught.append)
+    Raises(KeyboardInterrupt())  # dropped at once
+    Raises(ValueError("not a Ctrl-C"))
+    lost_ctrl_c, other = caught
+    started: list[tuple[object, tuple[object, ...]]] = []
+    monkeypatch.setattr(
+        "spinners.interrupts._thread", types.SimpleNamespace(start_new_thread=lambda *call: started.append(call))
+    )
+    resend_lost_ctrl_c(lost_ctrl_c)
+    monkeypatch.setattr("spinners.interrupts.CAN_HOLD", False)
+    resend_lost_ctrl_c(lost_ctrl_c)
+    assert started == [(os.kill, (os.getpid(), signal.SIGINT)), (signal.raise_signal, (signal.SIGINT,))]
+    resend_lost_ctrl_c(other)
+    assert started[2:] == [] and "ValueError: not a Ctrl-C" in capsys.readouterr().err
+
+
 def test_the_program_ends_a_ctrl_c_as_python_does_but_without_a_traceback(monkeypatch):
     """The entry point re-raises the Ctrl-C the command line cleaned up after (130), and one that
     came while it was being imported: Python then runs its exit handlers and dies of SIGINT.
     Only the traceback is silenced. (The death itself is seen from outside in test_00.)"""
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
     for main_does in (lambda: 130, lambda: (_ for _ in ()).throw(KeyboardInterrupt)):
         monkeypatch.setattr("spinners.cli.main", main_does)
         with pytest.raises(KeyboardInterrupt):
             entry_point()
         assert sys.excepthook.__name__ == "_silent"  # prints nothing
+        assert sys.unraisablehook is resend_lost_ctrl_c  # the program's, from its first line
     monkeypatch.setattr("spinners.cli.main", lambda: 2)
     with pytest.raises(SystemExit) as exit_info:
         entry_point()

@@ -462,6 +462,7 @@ def test_without_cpu_affinity_the_default_worker_count_is_the_cpu_count(monkeypa
 # fresh-clone CI run on 3.12 where the pool's program then went on checking its numbers).
 LOST_IN_A_CALLBACK = """
 import signal, sys, time, weakref
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as the program does: whoever started us may ignore it
 if sys.argv[1] == "hooked":
     from spinners.interrupts import resend_lost_ctrl_c
     sys.unraisablehook = resend_lost_ctrl_c

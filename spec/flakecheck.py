@@ -72,6 +72,17 @@ def verdict_counts(report_dir: Path) -> Counter[str]:
     return counts
 
 
+def not_shown(report_dir: Path) -> list[str]:
+    """Each test of a run that ended *not demonstrable*, with the reason it gave: the figures
+    behind it would be lost with the run's report, which is kept only when the run fails."""
+    lines = []
+    for path in report_dir.glob("claims-*.json"):
+        for nodeid, entry in sorted(json.loads(path.read_text(encoding="utf-8"))["tests"].items()):
+            if entry["outcome"] == "skipped":
+                lines.append(f"  {nodeid.rsplit('::', 1)[-1]}: {entry['verdict'].get('reason', '?')}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spec.flakecheck", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10)
@@ -133,6 +144,8 @@ def check(
                         outcomes[nodeid][entry["outcome"]] += 1
                 verdicts = ", ".join(f"{n} {verdict}" for verdict, n in sorted(verdict_counts(report_dir).items()))
                 print(f"run {run + 1}/{runs}: exit {code} in {times[-1]:.1f}s: {verdicts}", flush=True)
+                for line in not_shown(report_dir):
+                    print(line, flush=True)
     finally:
         for burner in burners:
             burner.kill()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from spec import catalogue, matrix, mutant, readme, run
+from spec import catalogue, flakecheck, matrix, mutant, readme, run
 from tests.support.processes import ROOT, ended, python
 from tests.support.waiting import wait_until
 
@@ -276,3 +276,17 @@ def test_ci_runs_the_readmes_set_up_commands_as_a_reader_pastes_them(tmp_path):
     (tmp_path / "README.md").write_text("# x\n\n```sh\ntox\n```\n")
     with pytest.raises(ValueError, match="set-up commands"):
         readme.setup_commands(tmp_path / "README.md")
+
+
+def test_the_flake_check_prints_why_each_test_was_not_demonstrable(tmp_path):
+    """A run's *not demonstrable* tests, each with its reason and figures, from the run's report
+    (made up here); tests that passed are not listed."""
+    tests = {
+        "tests/test_x.py::test_shown": {"outcome": "passed", "verdict": {}},
+        "tests/test_x.py::test_not_shown": {
+            "outcome": "skipped",
+            "verdict": {"verdict": "not demonstrable", "reason": "2 processes used 0.99 cores"},
+        },
+    }
+    (tmp_path / "claims-3.99.json").write_text(json.dumps({"tests": tests, "claims": {}}))
+    assert flakecheck.not_shown(tmp_path) == ["  test_not_shown: 2 processes used 0.99 cores"]

@@ -25,6 +25,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from spec.run import NO_TESTS
 
@@ -64,23 +65,24 @@ def cpu_quota(cpus: float) -> Iterator[Path]:
                 time.sleep(0.1)
 
 
-def verdict_counts(report_dir: Path) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for path in report_dir.glob("claims-*.json"):
-        for row in json.loads(path.read_text(encoding="utf-8"))["claims"].values():
-            counts[row["verdict"]] += 1
-    return counts
+def read_reports(report_dir: Path) -> list[dict[str, Any]]:
+    """A run's claims reports (one per interpreter it ran on)."""
+    return [json.loads(path.read_text(encoding="utf-8")) for path in report_dir.glob("claims-*.json")]
 
 
-def not_shown(report_dir: Path) -> list[str]:
+def verdict_counts(reports: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(row["verdict"] for report in reports for row in report["claims"].values())
+
+
+def not_shown(reports: list[dict[str, Any]]) -> list[str]:
     """Each test of a run that ended *not demonstrable*, with the reason it gave: the figures
     behind it would be lost with the run's report, which is kept only when the run fails."""
-    lines = []
-    for path in report_dir.glob("claims-*.json"):
-        for nodeid, entry in sorted(json.loads(path.read_text(encoding="utf-8"))["tests"].items()):
-            if entry["outcome"] == "skipped":
-                lines.append(f"  {nodeid.rsplit('::', 1)[-1]}: {entry['verdict'].get('reason', '?')}")
-    return lines
+    return [
+        f"  {nodeid.rsplit('::', 1)[-1]}: {entry['verdict'].get('reason', '?')}"
+        for report in reports
+        for nodeid, entry in sorted(report["tests"].items())
+        if entry["outcome"] == "skipped"
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,12 +141,13 @@ def check(
                     print(f"  output kept in {kept}")
                 times.append(time.perf_counter() - t0)
                 codes.append(code)
-                for path in report_dir.glob("claims-*.json"):
-                    for nodeid, entry in json.loads(path.read_text(encoding="utf-8"))["tests"].items():
+                reports = read_reports(report_dir)
+                for report in reports:
+                    for nodeid, entry in report["tests"].items():
                         outcomes[nodeid][entry["outcome"]] += 1
-                verdicts = ", ".join(f"{n} {verdict}" for verdict, n in sorted(verdict_counts(report_dir).items()))
+                verdicts = ", ".join(f"{n} {verdict}" for verdict, n in sorted(verdict_counts(reports).items()))
                 print(f"run {run + 1}/{runs}: exit {code} in {times[-1]:.1f}s: {verdicts}", flush=True)
-                for line in not_shown(report_dir):
+                for line in not_shown(reports):
                     print(line, flush=True)
     finally:
         for burner in burners:

@@ -289,4 +289,4 @@ def test_the_flake_check_prints_why_each_test_was_not_demonstrable(tmp_path):
         },
     }
     (tmp_path / "claims-3.99.json").write_text(json.dumps({"tests": tests, "claims": {}}))
-    assert flakecheck.not_shown(tmp_path) == ["  test_not_shown: 2 processes used 0.99 cores"]
+    assert flakecheck.not_shown(flakecheck.read_reports(tmp_path)) == ["  test_not_shown: 2 processes used 0.99 cores"]

@@ -71,9 +71,12 @@ class Metronome:
         self._stop.set()
         stamps = self._out.get()
         join(self._child)
-        self.pace = median_interval(stamps) if len(stamps) >= 3 else float("inf")
+        if len(stamps) < 3:  # too few wake-ups to tell a pace: the machine kept none
+            self.pace = self.late = float("inf")
+            return
+        self.pace = median_interval(stamps)
         intervals = sorted(b - a for a, b in itertools.pairwise(stamps))
-        self.late = intervals[(len(intervals) * 3) // 4] if len(stamps) >= 3 else float("inf")
+        self.late = intervals[(len(intervals) * 3) // 4]
 
     def keeps_time(self) -> bool:
         """Whether this machine let a sleeper keep close enough to the interval to tell a pace

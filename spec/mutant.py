@@ -6,8 +6,8 @@ mutants within reach, it judges in two stages, each stopping at the first failur
 
 1. the quick stage: the tests nearest the mutated module (found with ``git diff``),
    without the timing-sensitive ``serial`` tests and the 3 s terminal demos;
-2. the whole specification (``python -m spec.run -x``), only for a mutant the quick
-   stage did not kill.
+2. the whole specification (``python -m spec.run -x``), then the package's own tests
+   (``--package``), only for a mutant the quick stage did not kill.
 
 A failure in either stage is a failure of the specification, so the verdict is the one the
 whole specification would give; the quick stage only saves time on the easy kills.
@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     whole = [sys.executable, "-m", "spec.run", "--report-dir=.mutation-reports", "-x", "-q"]
     code = subprocess.call(whole, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    print(f"{'killed' if code else 'survived'} by the whole specification: exit {code}")
+    if code == 0:
+        code = subprocess.call([*whole, "--package"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"{'killed' if code else 'survived'} by the whole specification and the package's tests: exit {code}")
     return code
 
 

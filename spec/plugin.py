@@ -213,8 +213,8 @@ class ClaimsReporter:
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.results.tests:
-            return
+        if not any(entry["claims"] for entry in self.results.tests.values()):
+            return  # no test that cites a claim ran (the package's own tests, the tooling)
         data: dict[str, Any] = {
             "interpreter": interpreter(),
             "claims": claim_verdicts(self.results.tests),
@@ -280,6 +280,10 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers", "tooling: tests of the project's own tools, not of Python: run once (tox -e tooling)"
+    )
+    config.addinivalue_line(
+        "markers",
+        "package: the package's own tests (its command line), not the chapter's claims: python -m spec.run --package",
     )
     config.addinivalue_line("markers", "long: lasts seconds, mostly waiting; started first")
     if not hasattr(config, "workerinput"):  # xdist workers only send their reports

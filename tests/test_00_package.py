@@ -34,6 +34,9 @@ from tests.support.processes import (
 from tests.support.tolerances import AT_LEAST, PACE
 from tests.support.waiting import PATIENCE, timed, wait_until
 
+# the package's own tests, not the chapter's claims: `python -m spec.run --package`
+pytestmark = pytest.mark.package
+
 QUICK = 1_000_000_000_039  # prime; checked in about 15 ms
 
 

@@ -176,8 +176,27 @@ def test_the_runner_fails_if_either_pass_fails_and_reports_no_tests_as_exit_5(
     monkeypatch.setattr("spec.run.subprocess.call", call)
     assert run.main([f"--report-dir={tmp_path}", *args]) == status
     assert len(ran) == (1 if "-x" in args else 2)
-    assert "not serial and not tooling" in ran[0]
-    assert all("serial and not tooling" in command for command in ran[1:])
+    assert "not package and not tooling and not serial" in ran[0]
+    assert all("not package and not tooling and serial" in command for command in ran[1:])
+
+
+def test_the_runner_runs_the_packages_own_tests_apart_and_writes_them_no_claims_report(monkeypatch, tmp_path):
+    """``spec.run --package`` runs the tests marked ``package`` in one parallel pass; it leaves
+    the specification's claims report alone."""
+    ran: list[list[str]] = []
+
+    def call(command: list[str]) -> int:
+        ran.append(command)
+        return 0
+
+    monkeypatch.setattr("spec.run.subprocess.call", call)
+    report = tmp_path / f"claims-{catalogue.interpreter_tag()}.json"  # the specification's, from before
+    report.write_text("{}")
+    assert run.main([f"--report-dir={tmp_path}", "--package"]) == 0
+    (command,) = ran
+    assert command[command.index("-m", 3) + 1] == "package"
+    assert "-n" in command and not any(arg.startswith("--merge-results") for arg in command)
+    assert report.exists()
 
 
 # Windows, as far as imports go: these POSIX-only modules cannot be imported. And macOS's lack
@@ -197,7 +216,8 @@ def test_without_posix_only_modules_the_spec_collects_and_reports_what_it_cannot
     CPU affinity, the whole spec still collects (a collection error would end the run with exit
     2), and a test whose instrument needs what is missing ends *not demonstrable on this
     platform* in the claims report, naming it -- never an import error, never a failure."""
-    needing = "test_the_demo_on_a_real_terminal and thread or test_the_default_worker_count_is_the_cpus"
+    # a claim test (a run without one writes no claims report) and one of the package's own
+    needing = "test_the_demo_on_a_real_terminal and thread or test_two_processes_come_close_to_halving_the_time"
     result = python(
         "-c", AS_ON_WINDOWS, "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:xdist",
         f"--report-dir={tmp_path}", "-k", needing, "tests", timeout=120,
@@ -215,7 +235,7 @@ def test_without_posix_only_modules_the_spec_collects_and_reports_what_it_cannot
             "reason": f"not demonstrable on this platform ({sys.platform}): it lacks a terminal",
             "platform": True,
         },
-        "test_the_default_worker_count_is_the_cpus_this_process_may_use": {
+        "test_two_processes_come_close_to_halving_the_time": {
             "verdict": "not demonstrable",
             "reason": f"not demonstrable on this platform ({sys.platform}): it lacks cpu affinity",
             "platform": True,

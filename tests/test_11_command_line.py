@@ -44,6 +44,9 @@ from tests.support.processes import (
 )
 from tests.support.waiting import PATIENCE, timed, wait_until
 
+# the package's own tests, not the chapter's claims: `python -m spec.run --package`
+pytestmark = pytest.mark.package
+
 WIDE = "計算中です…お待ちください"  # 13 characters, 25 columns on a terminal
 
 

@@ -37,10 +37,15 @@ SPEC = "not package and not tooling"  # the chapter's claims
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spec.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--report-dir", default="reports")
-    # most parallel tests wait (for a child, a sleep, a terminal): one worker more than twice
-    # the CPUs keeps them busy (5 on two cores: 4 took 1-2 s longer here, 6 no less)
-    workers = min(5, 2 * (os.cpu_count() or 1) + 1)
-    parser.add_argument("--workers", default=str(workers), help=f"xdist workers (default {workers})")
+    cpus = os.cpu_count() or 1
+    # Each xdist worker costs half a CPU-second to start and collect, three times that on a CPU
+    # three times slower. The specification's parallel tests are short: one worker more than
+    # the CPUs (3 on two cores: 5.7 s here, 4 workers 5.1 s; on a CPU made three times slower,
+    # 14.7 s against 17.0 s). The package's tests mostly wait (3 s demos, terminals, Ctrl-C):
+    # one more than twice the CPUs keeps them busy.
+    parser.add_argument(
+        "--workers", type=int, help=f"xdist workers (default {cpus + 1}, with --package {2 * cpus + 1})"
+    )
     parser.add_argument("--junit-dir", help="write each pass's JUnit XML there, as parallel.xml and serial.xml")
     parser.add_argument("--package", action="store_true", help="the package's own tests instead of the specification")
     args, pytest_args = parser.parse_known_args(argv)
@@ -48,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     # "--option=value": a separate value that is a path would make pytest take it for the rootdir
     base = [sys.executable, "-m", "pytest", f"--report-dir={report_dir}"]
     # one test at a time to each free worker: in chunks, a worker can get all three 3 s demos
-    spread = ["-n", args.workers, "--maxschedchunk=1"]
+    workers = min(5, (2 * cpus if args.package else cpus) + 1) if args.workers is None else args.workers
+    spread = ["-n", str(workers), "--maxschedchunk=1"]
     if args.package:  # they cite no claim, so they write no claims report
         passes = [("package", [*base, *spread, "-m", "package", *pytest_args])]
     else:

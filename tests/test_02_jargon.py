@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from tests.support.children import SHARED, change_shared
 from tests.support.processes import python
 from tests.support.tolerances import AT_MOST_ONE_CORE
 from tests.support.waiting import join, started
 
 claim = pytest.mark.claim
-SHARED = {"value": "original"}
 
 
 @claim("J-1")
@@ -76,24 +76,19 @@ def test_each_execution_unit_has_its_own_stack_and_state(evidence):
     evidence.record(thread_stack=stacks[0][-2:])
 
 
-def _change_shared(channel) -> None:
-    SHARED["value"] = "changed"
-    channel.put((os.getpid(), SHARED["value"]))
-
-
 @claim("J-4")
 def test_a_child_process_has_its_own_memory(evidence):
     """A global changed in a child process stays changed only there; the same change made in a
     thread is seen (control). What crosses to a spawned child is pickled: a lambda cannot."""
     context = multiprocessing.get_context()
     channel = context.SimpleQueue()
-    child = context.Process(target=_change_shared, args=(channel,))
+    child = context.Process(target=change_shared, args=(channel,))
     child.start()
     pid, value_in_child = channel.get()
     join(child)
     evidence.record(value_in_child=value_in_child, value_in_parent=SHARED["value"])
     assert pid != os.getpid() and value_in_child == "changed" and SHARED["value"] == "original"
-    thread = threading.Thread(target=_change_shared, args=(queue.SimpleQueue(),))
+    thread = threading.Thread(target=change_shared, args=(queue.SimpleQueue(),))
     thread.start()
     join(thread)
     try:

@@ -28,6 +28,7 @@ import pytest
 from spec.catalogue import gil_disabled_build, gil_enabled
 from spec.plugin import UNDEMONSTRABLE, Evidence
 from tests.support import cpu
+from tests.support.children import pid_and_executable
 from tests.support.cpu import (
     GIL_OFF,
     Probe,
@@ -70,15 +71,11 @@ def test_multiprocessing_and_process_pools_run_python_in_other_processes(evidenc
         pool.close()
         pool.join()
     with concurrent.futures.ProcessPoolExecutor(1) as executor:
-        executor_pid, executor_python = executor.submit(_pid_and_executable).result(PATIENCE)
+        executor_pid, executor_python = executor.submit(pid_and_executable).result(PATIENCE)
     evidence.record(our_pid=os.getpid(), pool_pid=pool_pid, executor_pid=executor_pid)
     assert pool_pid != os.getpid()
     assert executor_pid != os.getpid()
     assert os.path.realpath(executor_python) == os.path.realpath(sys.executable)
-
-
-def _pid_and_executable() -> tuple[int, str]:
-    return os.getpid(), sys.executable
 
 
 @claim("GIL-1")

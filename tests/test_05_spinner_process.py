@@ -14,6 +14,7 @@ import pytest
 
 from spinners import process_spinner, thread_spinner
 from spinners.process_spinner import spin_in_child
+from tests.support.children import child_ids
 from tests.support.frames import frames_in, frames_of
 from tests.support.platforms import START_METHODS
 from tests.support.processes import children_of, python, spinners_cli
@@ -69,18 +70,13 @@ def test_the_child_keeps_drawing_until_the_parents_work_ends(evidence, method):
     assert output.endswith("\nAnswer: 42\n")
 
 
-def _child_ids(queue) -> None:
-    parent = multiprocessing.parent_process()
-    queue.put((os.getpid(), os.getppid(), parent.pid if parent else None))
-
-
 @claim("SP-1", "SP-4")
 def test_the_child_is_another_process_whose_parent_is_the_supervisor(evidence, context):
     """The spinner's process has a PID of its own, and its parent's PID is the supervisor's;
     the repr shows the name, the parent's PID and the state: initial, started, stopped with
     the exit code."""
     queue = context.SimpleQueue()
-    child = context.Process(target=_child_ids, args=(queue,))
+    child = context.Process(target=child_ids, args=(queue,))
     reprs = [repr(child)]
     child.start()
     reprs.append(repr(child))

@@ -13,7 +13,8 @@ from typing import NamedTuple, TypeVar
 import pytest
 
 from spinners import prime_pool
-from spinners.prime_pool import SMALL, PrimeResult, check, run_pool, run_sequential
+from spinners.prime_pool import SMALL, run_pool, run_sequential
+from tests.support.children import SLOW_NUMBER, slow_check, worker_until_queue_looks_empty
 from tests.support.cpu import (
     GIL_OFF,
     OWN_CHILDREN,
@@ -31,23 +32,9 @@ from tests.support.waiting import started, timed, timed_cpu, wait_until
 T = TypeVar("T")
 claim = pytest.mark.claim
 serial = pytest.mark.serial
-SLOW_NUMBER = 1_000_000_007
 # The pool's bookkeeping is what these tests check, not its speed: the fixture's numbers that
 # take milliseconds each (IMP-4 checks the verdicts of the others).
 QUICK = {n: prime for n, prime in SMALL.items() if n < 10**13}
-
-
-def slow_check(n: int) -> PrimeResult:
-    """A check that dawdles on one number: the worker that draws it is the slow one."""
-    if n == SLOW_NUMBER:
-        time.sleep(0.3)
-    return check(n)
-
-
-def worker_until_queue_looks_empty(jobs, results) -> None:
-    """The broken design's worker: no sentinel, it stops when the job queue looks empty."""
-    while not jobs.empty():
-        results.put(slow_check(jobs.get()))
 
 
 @claim("POOL-1")
@@ -225,7 +212,7 @@ def test_the_collector_waits_for_every_sign_off_however_many_workers():
 def test_the_collector_sleeps_while_the_workers_compute(evidence):
     """Waiting for results and for the workers' ends costs the main process no CPU: it blocks on
     the results pipe and the workers' sentinels together, rather than polling them in turn."""
-    numbers = [prime_taking(0.3)] * 2
+    numbers = [prime_taking(0.2)] * 2
     _, wall, cpu = timed_cpu(lambda: run_pool(numbers, 2, "process", OWN_CHILDREN))
     evidence.record(collector_cpu_s=cpu, pool_wall_s=wall)
     assert cpu < 0.25 * wall  # start-up and bookkeeping only; a polling loop would take it all

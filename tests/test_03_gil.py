@@ -144,19 +144,34 @@ def loops() -> int:
     return loops_for(WORK_SECONDS)
 
 
+class CoresUsed(NamedTuple):
+    threads: cpu.Run  # two threads burning ``loops`` each
+    processes: Shown[cpu.Run]  # two processes burning the same, until they showed parallel work
+
+
+@pytest.fixture(scope="module")
+def cores_used(loops) -> CoresUsed:
+    """The cores two CPU-bound threads and two CPU-bound processes use, measured once for the
+    claims that read them: GIL-3 (threads, with processes as the control), GIL-10 (processes,
+    with threads as the control) and GIL-FT on a build with the GIL (threads)."""
+    threads = run_units("thread", 2, loops)
+    processes = until_shown(lambda: run_units("process", 2, loops), lambda run: run.cores > MORE_THAN_ONE_CORE, 2)
+    return CoresUsed(threads, processes)
+
+
 @serial
 @claim("GIL-3")
-def test_cpu_bound_threads_use_one_core_at_most(evidence, loops):
+def test_cpu_bound_threads_use_one_core_at_most(evidence, cores_used):
     """Only one thread can hold the GIL, so pure-Python threads burning CPU together use about
     one core, however many there are: their summed CPU time does not exceed the wall time."""
     if GIL_OFF:
         evidence.not_applicable("the GIL is disabled on this build: see GIL-FT")
         return
-    threads = run_units("thread", 2, loops)
+    threads = cores_used.threads
     evidence.record(thread_cores=threads.cores)
     assert threads.cores <= AT_MOST_ONE_CORE
     # Control: the same instrument sees processes doing the same work use more than one core.
-    processes = until_shown(lambda: run_units("process", 2, loops), lambda run: run.cores > MORE_THAN_ONE_CORE, 2)
+    processes = cores_used.processes
     evidence.record(process_cores=processes.result.cores)
     not_demonstrable_if_cores_were_taken(
         evidence, processes, 2, f"2 CPU-bound processes (the control) used {processes.result.cores:.2f} cores"
@@ -189,21 +204,21 @@ def test_cpu_bound_threads_are_no_faster_than_sequential_code(evidence, loops):
 
 @serial
 @claim("GIL-10")
-def test_cpu_bound_work_needs_processes_to_use_several_cores(evidence, loops):
+def test_cpu_bound_work_needs_processes_to_use_several_cores(evidence, cores_used):
     """On two free cores, two processes run CPU-bound Python in parallel and come close to twice
     the sequential speed, where two threads do not."""
     # The speed-up is read from the same run: each process's CPU time is what its share would
     # take done in turn, so summed CPU over wall is the speed over sequential -- no second run
     # under other load to compare with. More than 1.3 on two cores is proven parallel; on an
     # idle machine it comes out near 2.
-    processes = until_shown(lambda: run_units("process", 2, loops), lambda run: run.cores > MORE_THAN_ONE_CORE, 2)
+    processes = cores_used.processes
     evidence.record(process_cores=processes.result.cores, speedup=processes.result.cores)
     not_demonstrable_if_cores_were_taken(
         evidence, processes, 2, f"2 CPU-bound processes used {processes.result.cores:.2f} cores"
     )
     assert processes.result.cores > MORE_THAN_ONE_CORE
     if not GIL_OFF:  # control: threads on the same work stay on one core
-        threads = run_units("thread", 2, loops)
+        threads = cores_used.threads
         evidence.record(thread_cores=threads.cores)
         assert threads.cores <= AT_MOST_ONE_CORE
 
@@ -230,7 +245,7 @@ def _runs_in_parallel(run: Parallel) -> bool:
 
 @serial
 @claim("GIL-FT")
-def test_free_threaded_builds_run_cpu_bound_threads_in_parallel(evidence, loops):
+def test_free_threaded_builds_run_cpu_bound_threads_in_parallel(evidence, loops, cores_used):
     """With the GIL disabled (3.13t and later), CPU-bound threads use several cores and beat
     sequential code; with the GIL on, they do not: the build decides, and is detected."""
     evidence.record(
@@ -238,7 +253,7 @@ def test_free_threaded_builds_run_cpu_bound_threads_in_parallel(evidence, loops)
     )
     if not GIL_OFF:
         evidence.not_applicable("this build runs with the GIL; the GIL behaviour is asserted instead")
-        with_gil = run_units("thread", 2, loops)
+        with_gil = cores_used.threads
         evidence.record(thread_cores=with_gil.cores)
         assert with_gil.cores <= AT_MOST_ONE_CORE
         return
@@ -504,7 +519,7 @@ def _recv_delayed(delay: float) -> bytes:
 def test_threads_blocked_in_sleep_overlap(evidence):
     """N threads each sleeping d seconds finish in about d, not N times d: sleep releases the
     GIL. Control: the same wait made while holding the GIL (``PyDLL`` usleep) serialises them."""
-    count, delay = 5, 0.1
+    count, delay = 5, 0.05
 
     def together(wait: Callable[[], object]) -> float:
         t0 = time.perf_counter()

@@ -15,11 +15,21 @@ passes) and prints, as Markdown:
     python -m benchmarks.suite [PYTHON ...]     # default: this interpreter
 
 Each interpreter needs the test dependencies: after ``tox``, ``.tox/py3*/bin/python`` have them.
+
+``--slower FACTOR`` imitates CPUs FACTOR times slower: beside the run, one process per CPU
+at real-time priority keeps that CPU busy for all but 1/FACTOR of each 0.3 ms (``steal``;
+root only). The prime's time shows the imitation took. What it cannot imitate: to the
+spec's probes the cores look taken (a child gets 1/FACTOR of a core, where on a slow CPU it
+would get the whole of a slower one), so the claims about parallel work end *not
+demonstrable* after trying again; and start-up, being interrupted every 0.3 ms, suffers
+more than the factor.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
 import subprocess
 import sys
@@ -27,6 +37,7 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,16 +118,75 @@ def report(python: str, slowest: int) -> tuple[list[str], int]:
     return [*lines, ""], code
 
 
+SLICE = 0.0003  # seconds: a stealer's busy spell and its sleep together, about
+
+
+def owed(share: float, elapsed: float, taken: float) -> float:
+    """How long a stealer must keep its CPU busy now, having taken ``taken`` of the ``elapsed``
+    seconds so far, so that by the end of the next slice it has taken ``share`` of all the
+    time: a sleep that overshoots is made up by the next busy spell."""
+    return max(0.0, share * (elapsed + SLICE) - taken)
+
+
+def steal(cpu: int, share: float) -> None:
+    """Keep ``cpu`` busy for ``share`` of the time, at real-time priority so that nothing else
+    runs there meanwhile, in spells of a fraction of a millisecond; until killed."""
+    os.sched_setaffinity(0, {cpu})
+    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    print("ready", flush=True)
+    now = time.perf_counter
+    start, taken = now(), 0.0
+    while True:
+        spell = now()
+        end = spell + owed(share, spell - start, taken)
+        while now() < end:
+            pass
+        taken += now() - spell
+        time.sleep(SLICE * (1 - share))
+
+
+@contextlib.contextmanager
+def slower_cpus(factor: float) -> Iterator[None]:
+    """Every CPU this process may use made about ``factor`` times slower while inside."""
+    code = f"from benchmarks.suite import steal; steal({{}}, {1 - 1 / factor})"
+    stealers = [
+        subprocess.Popen(
+            [sys.executable, "-c", code.format(cpu)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for cpu in sorted(os.sched_getaffinity(0))
+    ]
+    try:
+        for stealer in stealers:
+            assert stealer.stdout is not None
+            if stealer.stdout.readline() != "ready\n":  # it could not take real-time priority
+                raise SystemExit("--slower needs root: real-time priority was refused")
+        yield
+    finally:
+        for stealer in stealers:
+            stealer.kill()
+            stealer.wait()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.suite", description=__doc__.split("\n\n")[0])
     parser.add_argument("pythons", nargs="*", default=[sys.executable], help="interpreters to time")
     parser.add_argument("--slowest", type=int, default=5, help="how many of the slowest tests to list per pass")
+    parser.add_argument("--slower", type=float, metavar="FACTOR", help="imitate CPUs FACTOR times slower (root)")
     args = parser.parse_args(argv)
+    if args.slower is not None and not 1 < args.slower <= 10:
+        parser.error(f"--slower: a factor above 1 and at most 10, not {args.slower:g}")
+    if args.slower is not None and not hasattr(os, "sched_setaffinity"):
+        parser.error("--slower needs CPU affinity and real-time priority (Linux)")
     failed = 0
-    for python in args.pythons:
-        lines, code = report(python, args.slowest)
-        print("\n".join(lines), flush=True)
-        failed += code != 0
+    with slower_cpus(args.slower) if args.slower else contextlib.nullcontext():
+        for python in args.pythons:
+            lines, code = report(python, args.slowest)
+            print("\n".join(lines), flush=True)
+            failed += code != 0
     return 1 if failed else 0
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks import suite
 from spec import catalogue, flakecheck, matrix, mutant, readme, run
 from tests.support.processes import ROOT, ended, python
 from tests.support.waiting import wait_until
@@ -310,3 +311,22 @@ def test_the_flake_check_prints_why_each_test_was_not_demonstrable(tmp_path):
     }
     (tmp_path / "claims-3.99.json").write_text(json.dumps({"tests": tests, "claims": {}}))
     assert flakecheck.not_shown(flakecheck.read_reports(tmp_path)) == ["  test_not_shown: 2 processes used 0.99 cores"]
+
+
+def test_the_slow_cpu_imitation_keeps_to_its_share_whatever_its_sleeps_overshoot():
+    """``benchmarks.suite --slower``'s stealers: each busy spell makes up what the sleeps took
+    beyond their due, so that the share of time taken stays the one asked (made-up clocks)."""
+    share, elapsed, taken = 2 / 3, 0.0, 0.0
+    for sleep in [0.0001, 0.00015, 0.0004, 0.0001, 0.001, 0.0001] * 50:  # sleeps that overshoot
+        busy = suite.owed(share, elapsed, taken)
+        assert busy >= 0
+        elapsed, taken = elapsed + busy + sleep, taken + busy
+    assert taken / elapsed == pytest.approx(share, abs=0.02)
+    assert suite.owed(share, elapsed=1.0, taken=0.9) == 0  # ahead of its share: no spell now
+
+
+@pytest.mark.parametrize("factor", ["1", "0.5", "nan", "inf", "11"])
+def test_the_slow_cpu_imitation_refuses_a_factor_it_cannot_take(factor, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        suite.main(["--slower", factor])
+    assert exit_.value.code == 2 and "--slower: a factor above 1 and at most 10" in capsys.readouterr().err

@@ -10,16 +10,17 @@ bookkeeping, where Python can only print "Exception ignored".
 Anywhere else, a Ctrl-C can still land in code that Python cannot raise from: a weakref
 callback, such as the one that drops an import's lock, or a ``__del__``. Python then prints
 "Exception ignored" and goes on as if there had been no Ctrl-C. The program's hook sends the
-Ctrl-C again, to arrive once that callback is over.
+Ctrl-C again, to arrive once that callback is over -- and, like the first, not while a child is
+being started.
 """
 
 from __future__ import annotations
 
 import _thread
 import contextlib
-import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 
 CAN_HOLD = hasattr(signal, "pthread_sigmask")  # POSIX
@@ -52,8 +53,13 @@ def resend_lost_ctrl_c(unraisable: sys.UnraisableHookArgs) -> None:
     print is sent again as SIGINT, from a thread of its own so that it arrives after the
     callback it landed in; anything else is printed as Python prints it."""
     if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
-        if CAN_HOLD:  # POSIX: to the process, whose main thread takes it, even in a system call
-            _thread.start_new_thread(os.kill, (os.getpid(), signal.SIGINT))
+        if CAN_HOLD:
+            # POSIX: to the main thread, which takes it even in a system call, and which may be
+            # holding Ctrl-C back by then (``ctrl_c_held``). Sent to the process, it would go to
+            # the sending thread, and the main thread would raise it in the middle of a start.
+            main = threading.main_thread().ident
+            assert main is not None  # (it is running: it started the program)
+            _thread.start_new_thread(signal.pthread_kill, (main, signal.SIGINT))
         else:
             _thread.start_new_thread(signal.raise_signal, (signal.SIGINT,))
     else:

@@ -495,9 +495,41 @@ def test_a_ctrl_c_that_lands_in_a_callback_comes_again_after_it():
     assert plain.stdout == "went on\n" and "Exception ignored" in plain.stderr
 
 
+# The Ctrl-C sent again while the main thread holds Ctrl-C back, as it does while it starts a
+# worker (a fresh-clone CI run on 3.12: a Ctrl-C right after the pool's header left a worker
+# running, its pipes open, after the program had died of SIGINT).
+RESENT_WHILE_HELD = """
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
+from spinners.interrupts import ctrl_c_held, resend_lost_ctrl_c
+class Lost:  # what Python hands the hook for a Ctrl-C it could only print
+    exc_type = KeyboardInterrupt
+try:
+    resend_lost_ctrl_c(Lost())  # lost in an import's callback, say; then a worker is started:
+    with ctrl_c_held():
+        deadline = time.monotonic() + 10
+        while signal.SIGINT not in signal.sigpending():  # sent, and waiting for us
+            assert time.monotonic() < deadline, "the Ctrl-C was never sent again"
+        print("held", flush=True)
+    print("went on")
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+@needs("POSIX signals")
+def test_a_ctrl_c_sent_again_waits_while_ctrl_c_is_held():
+    """The Ctrl-C sent again goes to the main thread, so it too waits while the main thread
+    holds Ctrl-C back (a worker being started) and arrives right after. Sent to the process, it
+    went to the sending thread, the one thread not holding it back, and the main thread raised
+    it in the middle of starting the worker, which was then never stopped."""
+    resent = python("-c", RESENT_WHILE_HELD, timeout=PATIENCE)
+    assert (resent.stdout, resent.stderr) == ("held\ninterrupted\n", "")
+
+
 def test_the_hook_sends_only_a_lost_ctrl_c_again_and_prints_anything_else(monkeypatch, capsys):
     """The hook on made-up losses (each raised in a ``__del__`` and caught by a stand-in hook):
-    a ``KeyboardInterrupt`` is sent again from a new thread -- SIGINT to the process on POSIX,
+    a ``KeyboardInterrupt`` is sent again from a new thread -- SIGINT to the main thread on POSIX,
     ``raise_signal`` elsewhere -- and any other exception is printed as Python prints it."""
 
     class Raises:
@@ -519,7 +551,8 @@ def test_the_hook_sends_only_a_lost_ctrl_c_again_and_prints_anything_else(monkey
     resend_lost_ctrl_c(lost_ctrl_c)
     monkeypatch.setattr("spinners.interrupts.CAN_HOLD", False)
     resend_lost_ctrl_c(lost_ctrl_c)
-    assert started == [(os.kill, (os.getpid(), signal.SIGINT)), (signal.raise_signal, (signal.SIGINT,))]
+    main = threading.main_thread().ident
+    assert started == [(signal.pthread_kill, (main, signal.SIGINT)), (signal.raise_signal, (signal.SIGINT,))]
     resend_lost_ctrl_c(other)
     assert started[2:] == [] and "ValueError: not a Ctrl-C" in capsys.readouterr().err
 

@@ -42,9 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     # three times slower. The specification's parallel tests are short: one worker more than
     # the CPUs (3 on two cores: 5.7 s here, 4 workers 5.1 s; on a CPU made three times slower,
     # 14.7 s against 17.0 s). The package's tests mostly wait (3 s demos, terminals, Ctrl-C):
-    # one more than twice the CPUs keeps them busy.
+    # one more than twice the CPUs keeps them busy. At most 5 either way.
+    default_workers = {False: min(5, cpus + 1), True: min(5, 2 * cpus + 1)}  # by --package
     parser.add_argument(
-        "--workers", type=int, help=f"xdist workers (default {cpus + 1}, with --package {2 * cpus + 1})"
+        "--workers",
+        type=int,
+        help=f"xdist workers (default {default_workers[False]}, with --package {default_workers[True]})",
     )
     parser.add_argument("--junit-dir", help="write each pass's JUnit XML there, as parallel.xml and serial.xml")
     parser.add_argument("--package", action="store_true", help="the package's own tests instead of the specification")
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     # "--option=value": a separate value that is a path would make pytest take it for the rootdir
     base = [sys.executable, "-m", "pytest", f"--report-dir={report_dir}"]
     # one test at a time to each free worker: in chunks, a worker can get all three 3 s demos
-    workers = min(5, (2 * cpus if args.package else cpus) + 1) if args.workers is None else args.workers
+    workers = default_workers[args.package] if args.workers is None else args.workers
     spread = ["-n", str(workers), "--maxschedchunk=1"]
     if args.package:  # they cite no claim, so they write no claims report
         passes = [("package", [*base, *spread, "-m", "package", *pytest_args])]

@@ -52,6 +52,28 @@ def cited(test_dir: Path) -> dict[str, list[str]]:
     return found
 
 
+def claims_of(nodeid: str, root: Path) -> list[str]:
+    """The claim IDs that the test ``nodeid`` cites in its ``@claim(...)`` decorators, read from
+    its source: for a test whose own report carries none (an xdist worker that died running it)."""
+    path, _, name = nodeid.partition("::")
+    function = name.split("[", 1)[0].rsplit("::", 1)[-1]
+    try:
+        tree = ast.parse((root / path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError):
+        return []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            return [
+                arg.value
+                for decorator in node.decorator_list
+                if isinstance(decorator, ast.Call)
+                and getattr(decorator.func, "attr", getattr(decorator.func, "id", None)) == "claim"
+                for arg in decorator.args
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+            ]
+    return []
+
+
 def gil_disabled_build() -> bool:
     """Built free-threaded (``python3.13t`` and later)."""
     return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))

@@ -9,6 +9,11 @@ the suite inside a cgroup whose CPU quota is CPUS cores (what ``docker --cpus`` 
 root and a cgroup ``cpu`` controller, v1 or v2). Prints each run's verdict counts, every test
 that did not pass every time, and the wall time of each run. Exits 1 if any run failed: a
 claim the load or the quota prevents must be *not demonstrable*, never *does not hold*.
+
+It also keeps the flake ledger: every test's *first-attempt* failures, counted across the
+runs, though ``spec.run`` re-measured them and they then held. A test that needs
+re-measuring often is a test to fix. The output of every run with a first-attempt failure
+is kept, as that of a failing run.
 """
 
 from __future__ import annotations
@@ -85,6 +90,27 @@ def not_shown(reports: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def first_attempt_failures(reports: list[dict[str, Any]]) -> dict[str, str]:
+    """Each test of a run that failed its first attempt, with that attempt's error, whether
+    re-measurement then rescued it or not."""
+    failures = {}
+    for report in reports:
+        for nodeid, entry in report["tests"].items():
+            first = entry.get("attempts", [entry])[0]
+            if first["outcome"] == "failed":
+                failures[nodeid] = str(first.get("error", "?"))
+    return failures
+
+
+def ledger(first_failures: dict[str, list[str]], runs: int) -> list[str]:
+    """The flake ledger: every test that failed a first attempt, how often, and its errors."""
+    lines = []
+    for nodeid, errors in sorted(first_failures.items(), key=lambda item: -len(item[1])):
+        lines.append(f"  {nodeid}: failed its first attempt in {len(errors)} of {runs} runs")
+        lines += [f"      {error}" for error in dict.fromkeys(errors)]
+    return lines or ["  no test failed a first attempt"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spec.flakecheck", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10)
@@ -113,6 +139,7 @@ def check(
     runs: int, burn: int, quota: float | None, keep: str, pytest_args: list[str], enter: Callable[[], None] | None
 ) -> int:
     outcomes: dict[str, Counter[str]] = defaultdict(Counter)
+    first_failures: dict[str, list[str]] = defaultdict(list)
     times, codes = [], []
     burners = [subprocess.Popen([sys.executable, "-c", BURNER]) for _ in range(burn)]
     try:
@@ -134,14 +161,17 @@ def check(
                     suite.wait()
                     raise
                 code = suite.returncode
-                if code not in (0, NO_TESTS):  # keep what a failing run printed
+                times.append(time.perf_counter() - t0)
+                codes.append(code)
+                reports = read_reports(report_dir)
+                failed_first = first_attempt_failures(reports)
+                for nodeid, error in failed_first.items():
+                    first_failures[nodeid].append(error)
+                if code not in (0, NO_TESTS) or failed_first:  # keep what it printed
                     kept = Path(keep) / f"run-{run + 1}.log"
                     kept.parent.mkdir(parents=True, exist_ok=True)
                     kept.write_bytes(output)
                     print(f"  output kept in {kept}")
-                times.append(time.perf_counter() - t0)
-                codes.append(code)
-                reports = read_reports(report_dir)
                 for report in reports:
                     for nodeid, entry in report["tests"].items():
                         outcomes[nodeid][entry["outcome"]] += 1
@@ -149,6 +179,8 @@ def check(
                 print(f"run {run + 1}/{runs}: exit {code} in {times[-1]:.1f}s: {verdicts}", flush=True)
                 for line in not_shown(reports):
                     print(line, flush=True)
+                for nodeid, error in failed_first.items():
+                    print(f"  first attempt failed: {nodeid.rsplit('::', 1)[-1]}: {error}", flush=True)
     finally:
         for burner in burners:
             burner.kill()
@@ -162,6 +194,9 @@ def check(
         print(f"  {nodeid}: " + ", ".join(f"{n} {named.get(o, o)}" for o, n in sorted(counts.items())))
     if not unsteady:
         print(f"  every test passed in every run ({runs * len(outcomes)} test runs)")
+    print("the flake ledger (first attempts that failed, before spec.run re-measured them):")
+    for line in ledger(first_failures, runs):
+        print(line)
     median = sorted(times)[len(times) // 2]
     print(f"wall time per run: min {min(times):.1f}s, median {median:.1f}s, max {max(times):.1f}s")
     return 1 if any(code not in (0, NO_TESTS) for code in codes) else 0

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any, NoReturn, cast
@@ -29,9 +30,11 @@ from typing import Any, NoReturn, cast
 import pytest
 
 from spec import catalogue
+from spec.matrix import remeasured
 
 HOLDS, FAILS, UNDEMONSTRABLE, NOT_APPLICABLE = "holds", "does not hold", "not demonstrable", "not applicable"
 SKIPPED, UNTESTED = "skipped", "untested"
+REMEASURED = "held when re-measured"
 WORST_FIRST = [FAILS, SKIPPED, UNDEMONSTRABLE, HOLDS, NOT_APPLICABLE]
 UNDEMONSTRABLE_PREFIX = "not demonstrable here: "
 # A test whose instrument this OS lacks (tests/support/platforms.py) skips with this reason.
@@ -107,10 +110,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
+def error_of(report: pytest.TestReport) -> str:
+    """A failed test's error in a line: what a reader of the report needs to tell a claim that
+    does not hold from a test that hung (``Timeout``) or whose worker died (``crashed``)."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = str(crash.message) if crash is not None else str(report.longrepr).strip().splitlines()[-1:][0]
+    line = " ".join(text.split())
+    return line if len(line) <= ERROR_LENGTH else line[: ERROR_LENGTH - 3] + "..."
+
+
+ERROR_LENGTH = 300
+
+
 class Results:
     """The controller's record of every test outcome, keyed by node ID."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path) -> None:
+        self.root = root
         self.tests: dict[str, dict[str, Any]] = {}
 
     def add(self, report: pytest.TestReport) -> None:
@@ -119,10 +135,15 @@ class Results:
             report.nodeid,
             {"claims": props.get("claims", []), "outcome": "passed", "evidence": {}, "verdict": {}},
         )
+        if not entry["claims"] and report.failed:  # a worker that died running it sent no properties
+            entry["claims"] = catalogue.claims_of(report.nodeid, self.root)
         entry["evidence"].update(props.get("evidence", {}))
         entry["verdict"].update(props.get("verdict", {}))
         if report.failed:
+            entry.setdefault("error", error_of(report))
             entry["outcome"] = "failed"
+            if "hung" in props:
+                entry["error"] = f"hung: outlived its {props['hung']:g} s timeout; {entry['error']}"
         elif report.skipped and entry["outcome"] != "failed":
             entry["outcome"] = "skipped"
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
@@ -153,7 +174,20 @@ def claim_verdicts(tests: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]
                 claim_id, {"section": "unknown IDs", "claim": "(not in the catalogue)", "tests": [], "evidence": {}}
             )
             verdict = verdict_of(entry)
-            row["tests"].append({"test": nodeid, "verdict": verdict, **entry["verdict"]})
+            test = {"test": nodeid, "verdict": verdict, **entry["verdict"]}
+            attempts = entry.get("attempts", [])
+            if len(attempts) > 1:  # re-measured alone after a failure (spec/run.py)
+                test["attempts"] = [attempt["outcome"] for attempt in attempts]
+                errors = "; ".join(
+                    f"attempt {number}: {attempt.get('error', '')}"
+                    for number, attempt in enumerate(attempts, 1)
+                    if attempt["outcome"] == "failed"
+                )
+                if verdict == FAILS:
+                    test["reason"] = f"failed all {len(attempts)} attempts ({errors})"
+                else:
+                    test["reason"] = f"{REMEASURED} ({errors}; measured then: {_figures(attempts[0])})"
+            row["tests"].append(test)
             row["evidence"].update(entry["evidence"])
             # A test this OS cannot run (fork on Windows) leaves the verdict to the claim's
             # other tests (spawn), if it has any: the claim is not about that instrument.
@@ -165,6 +199,10 @@ def claim_verdicts(tests: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]
             elif verdict == SKIPPED:
                 row["reason"] = entry.get("skip_reason", "")
     return out
+
+
+def _figures(attempt: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in attempt.get("evidence", {}).items()) or "nothing"
 
 
 def interpreter() -> dict[str, str]:
@@ -192,17 +230,18 @@ def render_markdown(data: dict[str, Any]) -> str:
         if row["section"] != section:
             section = row["section"]
             lines += [f"## {section}", "", "| ID | Claim | Verdict | Evidence | Tests |", "|---|---|---|---|---|"]
-        verdict = row["verdict"] + (f": {row['reason']}" if row.get("reason") else "")
+        verdict = row["verdict"] + (f" ({REMEASURED})" if remeasured(row) else "")
+        verdict = f"**{verdict}**" + (f": {row['reason']}" if row.get("reason") else "")
         evidence = "; ".join(f"{k}={v}" for k, v in row["evidence"].items()).replace("|", "\\|")
         tests = "<br>".join(t["test"].split("::")[-1] for t in row["tests"])
-        lines.append(f"| {claim_id} | {row['claim']} | **{verdict}** | {evidence} | {tests} |")
+        lines.append(f"| {claim_id} | {row['claim']} | {verdict} | {evidence} | {tests} |")
     return "\n".join(lines) + "\n"
 
 
 class ClaimsReporter:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.results = Results()
+        self.results = Results(config.rootpath)
         merge = config.getoption("--merge-results")
         if merge and Path(merge).exists():
             self.results.tests.update(json.loads(Path(merge).read_text(encoding="utf-8"))["tests"])
@@ -243,7 +282,8 @@ class ClaimsReporter:
             colour = {HOLDS: "green", FAILS: "red"}.get(row["verdict"], "yellow")
             evidence = ", ".join(f"{k}={v}" for k, v in row["evidence"].items())
             tr.write(f"  {claim_id:7} ")
-            tr.write(f"{row['verdict']:16}", **{colour: True})
+            shown = row["verdict"] + (" (re-measured)" if remeasured(row) else "")
+            tr.write(f"{shown:16}", **{colour: True})
             text = row["claim"] if verbose else row["claim"][:70] + ("..." if len(row["claim"]) > 70 else "")
             tr.write_line(f" {text}")
             if row.get("reason"):
@@ -253,11 +293,45 @@ class ClaimsReporter:
         tr.write_line(f"claims report: {path}")
 
 
+# A test whose teardown hangs too, after its timeout's signal, is ended this many seconds
+# later by faulthandler: every thread's stack, then the process exits. Under xdist (spec.run
+# runs every pass under it) the test is reported failed, its worker "crashed", and a new
+# worker carries on with the rest.
+HARD_LIMIT_GRACE = 5.0
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    timeout = timeout_of(item)
+    if not timeout:
+        return (yield)
+    import faulthandler
+
+    from _pytest import faulthandler as pytests  # the stderr it keeps uncaptured, for its own dumps
+
+    key = getattr(pytests, "fault_handler_stderr_fd_key", None)
+    stderr = item.config.stash.get(key, None) if key is not None else None
+    faulthandler.dump_traceback_later(timeout + HARD_LIMIT_GRACE, exit=True, file=stderr or sys.__stderr__)
+    try:
+        return (yield)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     """Under a failing claim test's traceback: the claims it specifies and what it measured."""
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
+    timeout = timeout_of(item)
+    if timeout and report.duration >= HUNG_SHARE * timeout and not report.skipped:  # a hang, however it ended
+        report.user_properties = [*report.user_properties, ("hung", timeout)]
+        if report.passed:  # the timeout's exception was swallowed (by an event loop's task, say)
+            report.outcome = "failed"
+            report.longrepr = (
+                f"hung: the test outlived its {timeout:g} s timeout (it took {report.duration:.1f} s), "
+                "and the timeout's exception was swallowed on its way out"
+            )
     properties: dict[str, Any] = dict(item.user_properties)
     if report.failed and properties.get("claims"):
         claims = catalogue.load()
@@ -268,6 +342,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         measured = properties.get("evidence") or {}
         lines.append("measured: " + (", ".join(f"{k}={v}" for k, v in measured.items()) or "nothing yet"))
         report.sections.append(("claim and evidence", "\n".join(lines)))
+
+
+# A test that failed after this share of its timeout hung, whatever error it ended with: the
+# timeout's signal can land where the code under test swallows it (an event loop's task).
+HUNG_SHARE = 0.95
+
+
+def timeout_of(item: pytest.Item) -> float:
+    """The test's timeout (pytest-timeout: its marker, the command line, the ini file); 0: none."""
+    marker = item.get_closest_marker("timeout")
+    if marker is not None and marker.args:
+        return float(marker.args[0])
+    given = item.config.getoption("timeout", None)
+    if given is not None:
+        return float(given)
+    return float(item.config.getini("timeout") or 0)
 
 
 def pytest_configure(config: pytest.Config) -> None:

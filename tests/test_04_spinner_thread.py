@@ -24,6 +24,10 @@ from tests.support.tolerances import AT_LEAST, LATE, PACE, PROMPT
 from tests.support.waiting import PATIENCE, join, wait_until
 
 claim = pytest.mark.claim
+# Each test here takes under a second; a spinner that never stops makes it hang. A hang fails
+# after 15 s (PATIENCE, the helpers' own bound, and 5 s more), not the default 30 s: a break of
+# the package hangs many of these tests, and the run must still end in minutes.
+pytestmark = pytest.mark.timeout(15)
 # The chapter's facts, as it states them: never read back from the package under test.
 CHAPTER_FRAMES = "\\|/-"  # backslash, bar, slash, dash
 CHAPTER_INTERVAL = 0.1  # seconds between two frames

@@ -21,6 +21,10 @@ from tests.support.processes import children_of, python, spinners_cli
 from tests.support.waiting import join, wait_until
 
 claim = pytest.mark.claim
+# Each test here takes under a second; a spinner that never stops makes it hang. A hang fails
+# after 15 s (PATIENCE, the helpers' own bound, and 5 s more), not the default 30 s: a break of
+# the package hangs many of these tests, and the run must still end in minutes.
+pytestmark = pytest.mark.timeout(15)
 METHODS = START_METHODS  # each, declared: one this platform lacks is not demonstrable here
 
 

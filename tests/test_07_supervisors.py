@@ -13,6 +13,10 @@ import pytest
 from tests.support.waiting import PATIENCE, join, started
 
 claim = pytest.mark.claim
+# Each test here takes under a second; a spinner that never stops makes it hang. A hang fails
+# after 15 s (PATIENCE, the helpers' own bound, and 5 s more), not the default 30 s: a break of
+# the package hangs many of these tests, and the run must still end in minutes.
+pytestmark = pytest.mark.timeout(15)
 
 
 @claim("SS-1")

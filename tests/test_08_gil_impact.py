@@ -22,6 +22,9 @@ from tests.support.tolerances import PACE
 from tests.support.waiting import timed, timed_cpu
 
 claim = pytest.mark.claim
+# A hang fails after 15 s, not the default 30 s: a break of the package that blocks a spinner
+# hangs several tests here, and the run must still end in minutes (each takes at most 2 s here).
+pytestmark = pytest.mark.timeout(15)
 serial = pytest.mark.serial
 INTERVAL = 0.05  # the spinners' frame interval in these tests
 CHAPTER_PRIME = 5_000_111_000_222_021  # the chapter's number, as it states it

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +17,8 @@ import pytest
 
 from benchmarks import suite
 from spec import catalogue, flakecheck, matrix, mutant, readme, run
-from tests.support.processes import ROOT, ended, python
+from tests.support.platforms import needs
+from tests.support.processes import ROOT, ended, python, session_members
 from tests.support.waiting import wait_until
 
 pytest_plugins = ["pytester"]
@@ -170,11 +176,11 @@ def test_the_runner_fails_if_either_pass_fails_and_reports_no_tests_as_exit_5(
     """``spec.run``'s verdict from its two pytest runs, their exit statuses made up."""
     ran: list[list[str]] = []
 
-    def call(command: list[str]) -> int:
+    def call(command: list[str], limit: float) -> int:
         ran.append(command)
         return int(exits[len(ran) - 1])
 
-    monkeypatch.setattr("spec.run.subprocess.call", call)
+    monkeypatch.setattr("spec.run.call", call)
     assert run.main([f"--report-dir={tmp_path}", *args]) == status
     assert len(ran) == (1 if "-x" in args else 2)
     assert "not package and not tooling and not serial" in ran[0]
@@ -186,11 +192,11 @@ def test_the_runner_runs_the_packages_own_tests_apart_and_writes_them_no_claims_
     the specification's claims report alone."""
     ran: list[list[str]] = []
 
-    def call(command: list[str]) -> int:
+    def call(command: list[str], limit: float) -> int:
         ran.append(command)
         return 0
 
-    monkeypatch.setattr("spec.run.subprocess.call", call)
+    monkeypatch.setattr("spec.run.call", call)
     report = tmp_path / f"claims-{catalogue.interpreter_tag()}.json"  # the specification's, from before
     report.write_text("{}")
     assert run.main([f"--report-dir={tmp_path}", "--package"]) == 0
@@ -330,3 +336,165 @@ def test_the_slow_cpu_imitation_refuses_a_factor_it_cannot_take(factor, capsys):
     with pytest.raises(SystemExit) as exit_:
         suite.main(["--slower", factor])
     assert exit_.value.code == 2 and "--slower: a factor above 1 and at most 10" in capsys.readouterr().err
+
+
+# --- Re-measurement: a red gate means this Python, not this machine --------------------------
+
+
+def _report_with(tmp_path: Path, tests: dict[str, dict[str, Any]]) -> Path:
+    """A claims report as a run's two passes leave it (made up), at the path spec.run reads."""
+    path = tmp_path / f"claims-{catalogue.interpreter_tag()}.json"
+    data = {"interpreter": {"tag": "3.99", "version": "3.99.0", "implementation": "CPython", "build": "GIL build",
+                            "platform": "Linux x86_64"}, "tests": tests, "claims": {}}  # fmt: skip
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _entry(outcome: str, error: str = "", **evidence: Any) -> dict[str, Any]:
+    entry = {"claims": ["GIL-5"], "outcome": outcome, "evidence": evidence, "verdict": {}}
+    return {**entry, "error": error} if error else entry
+
+
+def test_a_claim_test_that_fails_then_passes_alone_holds_when_re_measured(tmp_path, monkeypatch):
+    """regrtest's FAILURE then SUCCESS: the claim holds, and the report keeps the first attempt's
+    error and figures beside the verdict; the test is measured again only until it passes."""
+    nodeid = "tests/test_03_gil.py::test_c_code_that_keeps_the_gil_freezes_every_other_thread[sum]"
+    report = _report_with(tmp_path, {nodeid: _entry("failed", "AssertionError: the call was too short", call_s=0.046)})
+    attempts = iter([_entry("passed", call_s=0.12)])
+    monkeypatch.setattr(run, "run_alone", lambda nodeid, base: next(attempts))
+    assert run.remeasure(report, ["python"]) == 0
+    data = json.loads(report.read_text())
+    assert [attempt["outcome"] for attempt in data["tests"][nodeid]["attempts"]] == ["failed", "passed"]
+    row = data["claims"]["GIL-5"]
+    assert row["verdict"] == "holds"
+    assert "held when re-measured (attempt 1: AssertionError: the call was too short" in row["reason"]
+    assert "measured then: call_s=0.046" in row["reason"]
+    markdown = report.with_suffix(".md").read_text()
+    assert "**holds (held when re-measured)**: held when re-measured (attempt 1: AssertionError" in markdown
+    (tmp_path / "matrix").mkdir()
+    (tmp_path / "matrix" / report.name).write_text(report.read_text())
+    assert matrix.main([str(tmp_path / "matrix"), "--output", str(tmp_path / "CLAIMS.md")]) == 0
+    claims_md = (tmp_path / "CLAIMS.md").read_text()
+    assert "| GIL-5 | holds (re-measured) |" in claims_md and "## Held when re-measured" in claims_md
+
+
+def test_a_claim_test_failing_every_attempt_stays_red_and_a_hang_is_not_measured_again(tmp_path, monkeypatch):
+    """Three failures in three attempts: does not hold, with every attempt's error. A test that
+    hung, or whose worker died, is not measured again: a hang is not noise."""
+    broken, hung = "tests/test_04_x.py::test_broken", "tests/test_06_x.py::test_hung"
+    report = _report_with(
+        tmp_path,
+        {
+            broken: _entry("failed", "AssertionError: stopped 0.5 s late"),
+            hung: _entry("failed", "hung: outlived its 15 s timeout; Failed: Timeout (>15.0s)"),
+            "tests/test_04_x.py::test_fine": _entry("passed"),
+        },
+    )
+    ran: list[str] = []
+
+    def run_alone(nodeid: str, base: list[str]) -> dict[str, Any]:
+        ran.append(nodeid)
+        return _entry("failed", f"AssertionError: stopped 0.5 s late, attempt {len(ran) + 1}")
+
+    monkeypatch.setattr(run, "run_alone", run_alone)
+    assert run.remeasure(report, ["python"]) == 2
+    assert ran == [broken, broken]
+    data = json.loads(report.read_text())
+    assert data["claims"]["GIL-5"]["verdict"] == "does not hold"
+    assert "failed all 3 attempts (attempt 1: AssertionError: stopped 0.5 s late; attempt 2:" in (
+        data["claims"]["GIL-5"]["reason"]
+    )
+    assert "attempts" not in data["tests"][hung]
+
+
+def _broken_copy(tmp_path: Path, breaks: list[tuple[str, str, str]]) -> Path:
+    """The project copied, with each of ``breaks`` (file, text, replacement) made in its
+    package: the specification then runs against the broken specimen."""
+    copy = tmp_path / "project"
+    for name in ("spinners", "spec", "tests", "benchmarks"):
+        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("conftest.py", "pyproject.toml"):
+        shutil.copy(ROOT / name, copy / name)
+    for file, text, replacement in breaks:
+        source = (copy / file).read_text()
+        assert text in source, f"{file} no longer holds {text!r}: update the break"
+        (copy / file).write_text(source.replace(text, replacement, 1))
+    return copy
+
+
+def _spec_run_in(copy: Path, *args: str) -> tuple[int, str, list[int], float]:
+    """``spec.run ARGS`` in ``copy``, in a session of its own: its exit status, its output, the
+    processes of the session left once it ended, and how long it took."""
+    t0 = time.perf_counter()
+    with subprocess.Popen(
+        [sys.executable, "-m", "spec.run", *args],
+        cwd=copy,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    ) as child:
+        output, _ = child.communicate(timeout=110)
+    took = time.perf_counter() - t0
+    left = session_members(child.pid)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return child.returncode, output.decode(), left, took
+
+
+@needs("job control")
+@pytest.mark.timeout(120)  # three attempts, each a pytest run of its own
+def test_a_spinner_that_sleeps_instead_of_waiting_on_its_event_stays_red_on_every_attempt(tmp_path):
+    """A deliberate break of the kind a Python that changed would show: the spinner sleeps its
+    interval, then looks at the event (ST-4's control, made the specimen). Re-measured twice,
+    it fails all three attempts, and the report shows the three."""
+    copy = _broken_copy(
+        tmp_path,
+        [
+            ("spinners/animation.py", "import sys\n", "import sys\nimport time\n"),
+            ("spinners/animation.py", "        if done.wait(interval):\n", "        if time.sleep(interval) or done.wait(0):\n"),
+        ],
+    )
+    code, output, left, _ = _spec_run_in(copy, "-k", "test_setting_the_event_stops_the_spinner_at_once")
+    assert code == 1, output
+    assert "attempt 2: failed" in output and "attempt 3: failed" in output
+    (report,) = (copy / "reports").glob("claims-*.json")
+    row = json.loads(report.read_text())["claims"]["ST-4"]
+    assert row["verdict"] == "does not hold"
+    # each attempt's figure: the spinner stopped about a whole 0.5 s interval after the event
+    assert row["reason"].startswith("failed all 3 attempts (attempt 1: assert 0.")
+    assert "; attempt 2: assert 0." in row["reason"] and "; attempt 3: assert 0." in row["reason"]
+    assert left == []
+
+
+@needs("job control")
+@pytest.mark.timeout(120)  # a whole run whose tests hang until their own timeouts
+def test_hanging_breaks_fail_fast_with_the_culprits_stack_and_leave_nothing(tmp_path):
+    """Breaks that hang rather than fail: a coroutine that blocks its loop (``time.sleep`` for
+    ``await asyncio.sleep``: its task never yields, not even to be cancelled), and a spinner that
+    ignores its event (its thread is never joined, its child never exits). Each hung test fails
+    within its timeout and a grace, with the stack of where it hung, is not measured again, and
+    nothing of the run is left running."""
+    copy = _broken_copy(
+        tmp_path,
+        [
+            ("spinners/asyncio_spinner.py", "import sys\n", "import sys\nimport time\n"),
+            ("spinners/asyncio_spinner.py", "            await asyncio.sleep(interval)\n", "            time.sleep(interval)\n"),
+            ("spinners/animation.py", "        if done.wait(interval):\n            break\n", "        done.wait(interval)\n"),
+        ],
+    )
+    hanging = [
+        "test_the_supervisor_schedules_the_spinner_and_it_runs_while_the_supervisor_awaits",  # the loop
+        "test_the_spinner_animates_while_the_main_thread_sleeps",  # the thread
+        "test_a_multiprocessing_event_stops_the_child and fork",  # the child
+    ]
+    code, output, left, took = _spec_run_in(copy, "-k", " or ".join(f"({k})" for k in hanging))
+    assert code == 1, output
+    assert took < 60, f"the run took {took:.0f} s"  # 15 s timeouts, run side by side
+    assert 'asyncio_spinner.py", line' in output and "in spin" in output  # where the loop was held
+    assert "thread_spinner.py" in output and "spinner.join()" in output  # where the thread was awaited
+    assert "re-measuring" not in output
+    (report,) = (copy / "reports").glob("claims-*.json")
+    claims = json.loads(report.read_text())["claims"]
+    assert {claims[claim_id]["verdict"] for claim_id in ("SA-1", "ST-6", "SP-2")} == {"does not hold"}
+    assert left == []

@@ -37,6 +37,11 @@ def wait_until(predicate: Callable[[], object], what: str, timeout: float = PATI
         pause = min(pause * 2, 0.05)
 
 
+class Hung(AssertionError):
+    """A unit that did not stop when asked: a hang, caught before the test's timeout. spec.run
+    does not measure such a test again (a hang is not noise); the claims plugin names it."""
+
+
 def join(unit: Any, timeout: float = PATIENCE) -> None:
     """Join a thread or process within ``timeout``; a unit still alive is stopped (if it can be) and fails."""
     __tracebackhide__ = True
@@ -45,7 +50,7 @@ def join(unit: Any, timeout: float = PATIENCE) -> None:
         if hasattr(unit, "kill"):
             unit.kill()
             unit.join(PATIENCE)
-        raise AssertionError(f"{unit!r} still running {timeout}s after it was asked to stop")
+        raise Hung(f"{unit!r} still running {timeout}s after it was asked to stop")
 
 
 @contextlib.contextmanager

@@ -235,14 +235,20 @@ def verdict(n: int, prime: bool) -> str:
     return f"{n} is prime" if prime else f"{n} is not prime"
 
 
-async def interruptible(supervisor: Coroutine[Any, Any, R]) -> R:
+class Interrupted:
+    """What :func:`interruptible` returns when a Ctrl-C stopped the supervisor."""
+
+
+async def interruptible(supervisor: Coroutine[Any, Any, R]) -> R | Interrupted:
     """Run ``supervisor`` so that Ctrl-C stops it cleanly whatever the event loop is doing.
 
     When the supervisor's own code is running -- a check that never awaits holds the loop --
     the ``KeyboardInterrupt`` is raised right there, and the supervisor's ``finally`` stops the
     spinner. When the loop is waiting, or running the spinner's step, the supervisor is
     cancelled at its ``await`` instead: an interrupt inside the spinner's step would kill it
-    before it could blank its line."""
+    before it could blank its line. Either way the task ends here, returning ``Interrupted()``:
+    a ``KeyboardInterrupt`` left as the task's outcome would be reported by asyncio when the
+    task is collected ("Task exception was never retrieved")."""
     import asyncio
 
     loop = asyncio.get_running_loop()
@@ -257,8 +263,8 @@ async def interruptible(supervisor: Coroutine[Any, Any, R]) -> R:
     previous = signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         return await supervisor
-    except asyncio.CancelledError:
-        raise KeyboardInterrupt from None
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return Interrupted()
     finally:
         signal.signal(signal.SIGINT, previous)
 
@@ -285,7 +291,10 @@ def run_spinner(args: argparse.Namespace, out: TextIO) -> str:
         else:
             coroutine = functools.partial(asyncio_spinner.is_prime_napping, number, nap_every)
         supervised = asyncio_spinner.supervisor(coroutine, **opts, out=out) if animate else coroutine()
-        result = asyncio.run(interruptible(supervised))
+        outcome = asyncio.run(interruptible(supervised))
+        if isinstance(outcome, Interrupted):
+            raise KeyboardInterrupt
+        result = outcome
     else:
         work = functools.partial(slow, delay) if args.work == "sleep" else functools.partial(is_prime, number)
         if not animate:

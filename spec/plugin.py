@@ -238,17 +238,45 @@ def render_markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The failures that are not measurements: a test that outlived its timeout (noted by
+# pytest_runtest_makereport below, however it ended), a unit that did not stop when asked
+# (tests/support/waiting.py's Hung), a worker that died running it.
+HANGS = ("hung: ", "Timeout (>", "Hung: ", "crashed while running")
+# After this many tests hung, the run stops: the specimen hangs, the gate is red, and every
+# further test of it would only wait out its own timeout (a spinner that never stops hangs
+# dozens of them).
+MOST_HANGS = 3
+
+
+def hung(entry: dict[str, Any]) -> bool:
+    return entry["outcome"] == "failed" and any(sign in entry.get("error", "") for sign in HANGS)
+
+
 class ClaimsReporter:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.results = Results(config.rootpath)
+        self.session: pytest.Session | None = None
         merge = config.getoption("--merge-results")
         if merge and Path(merge).exists():
             self.results.tests.update(json.loads(Path(merge).read_text(encoding="utf-8"))["tests"])
+        self.hangs_before = sum(hung(entry) for entry in self.results.tests.values())
+
+    @pytest.hookimpl
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.session = session
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.results.add(report)
+        hangs = sum(hung(entry) for entry in self.results.tests.values()) - self.hangs_before
+        if report.failed and hangs == MOST_HANGS and hung(self.results.tests[report.nodeid]):
+            reason = f"stopping after {MOST_HANGS} tests hung: the specimen hangs"
+            xdist = self.config.pluginmanager.getplugin("dsession")  # the xdist controller, if any
+            if xdist is not None:
+                xdist.shouldstop = reason
+            elif self.session is not None:
+                self.session.shouldstop = reason
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -310,8 +338,10 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object
     from _pytest import faulthandler as pytests  # the stderr it keeps uncaptured, for its own dumps
 
     key = getattr(pytests, "fault_handler_stderr_fd_key", None)
-    stderr = item.config.stash.get(key, None) if key is not None else None
-    faulthandler.dump_traceback_later(timeout + HARD_LIMIT_GRACE, exit=True, file=stderr or sys.__stderr__)
+    stderr: int | None = item.config.stash.get(key, None) if key is not None else None
+    if stderr is None:
+        stderr = sys.__stderr__.fileno() if sys.__stderr__ is not None else 2
+    faulthandler.dump_traceback_later(timeout + HARD_LIMIT_GRACE, exit=True, file=stderr)
     try:
         return (yield)
     finally:

@@ -20,7 +20,8 @@ Every pass runs under xdist (the serial one on a single worker), so that a test 
 outlives even its hard limit -- pytest's faulthandler ends the worker with every thread's
 stack, after pytest-timeout's signal could not stop it -- is reported as a failure of that
 test, and the pass goes on. A pass that outlives ``--pass-limit`` is stopped, each of its
-processes dumping its stacks first.
+processes dumping its stacks first. A pass in which three tests hung stops there, and the run
+with it: the specimen hangs, and each further test of it would only wait out its timeout.
 
 Two kinds of test are not the specification and are left out:
 
@@ -51,15 +52,12 @@ from spec import catalogue, plugin
 
 NO_TESTS = 5
 TESTS_FAILED = 1
+INTERRUPTED = 2
 SPEC = "not package and not tooling"  # the chapter's claims
 ATTEMPTS = 3  # the first, and two re-measurements alone
 # A pass of this project takes some 20 s here; one that goes on for ten minutes has hung in a
 # way no test's timeout caught (a worker that cannot be stopped): it is stopped, with stacks.
 PASS_LIMIT = 600.0
-# The failures that are not measurements: a test that outlived its timeout (spec/plugin.py
-# notes it, however it ended), a unit that did not stop when asked (tests/support/waiting.py's
-# Hung), a worker that died running it.
-HANGS = ("hung: ", "Timeout (>", "Hung: ", "crashed while running")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         pass_start = time.perf_counter()
         codes.append(call(command, args.pass_limit))
         print(f"--- {name} pass: exit {codes[-1]} in {time.perf_counter() - pass_start:.1f}s", flush=True)
+        if codes[-1] == INTERRUPTED:
+            break  # stopped: the specimen hangs (spec/plugin.py, MOST_HANGS), or a Ctrl-C
         if codes[-1] not in (0, NO_TESTS) and {"-x", "--exitfirst"} & set(pytest_args):
             break  # asked to stop at the first failure: the other pass would not change the verdict
     if not args.package and set(codes) <= {0, TESTS_FAILED, NO_TESTS} and TESTS_FAILED in codes:
@@ -158,10 +158,6 @@ def stop_all(child: subprocess.Popen[bytes], first: signal.Signals) -> None:
     child.wait()
 
 
-def hung(entry: dict[str, Any]) -> bool:
-    return any(sign in entry.get("error", "") for sign in HANGS)
-
-
 def remeasure(report: Path, base: list[str]) -> int:
     """Run each failed claim test of ``report`` again, alone, up to ATTEMPTS in all, until it no
     longer fails; write every attempt into the report. The tests still failing: their count."""
@@ -169,9 +165,9 @@ def remeasure(report: Path, base: list[str]) -> int:
     failed = [
         nodeid
         for nodeid, entry in data["tests"].items()
-        if entry["outcome"] == "failed" and entry["claims"] and not hung(entry)
+        if entry["outcome"] == "failed" and entry["claims"] and not plugin.hung(entry)
     ]
-    left = sum(entry["outcome"] == "failed" for entry in data["tests"].values()) - len(failed)
+    left: int = sum(entry["outcome"] == "failed" for entry in data["tests"].values()) - len(failed)
     if not failed:
         return left
     print(f"--- re-measuring {len(failed)} failed claim test(s) alone, up to {ATTEMPTS - 1} times each", flush=True)
@@ -183,7 +179,7 @@ def remeasure(report: Path, base: list[str]) -> int:
             print(f"    attempt {len(attempts)}: {attempts[-1]['outcome']}: {nodeid}", flush=True)
         final = {**entry, "claims": data["tests"][nodeid]["claims"], "attempts": attempts}
         data["tests"][nodeid] = final
-        left += final["outcome"] == "failed"
+        left += int(final["outcome"] == "failed")
     data["claims"] = plugin.claim_verdicts(data["tests"])
     report.write_text(json.dumps(data, indent=1), encoding="utf-8")
     report.with_suffix(".md").write_text(plugin.render_markdown(data), encoding="utf-8")
@@ -206,12 +202,11 @@ def run_alone(nodeid: str, base: list[str]) -> dict[str, Any]:
         command = [base[0], "-m", "pytest", f"--report-dir={scratch}", "-n", "1", "-q", nodeid]
         call(command, PASS_LIMIT)
         reports = list(Path(scratch).glob("claims-*.json"))
-        if not reports:
-            return {"claims": [], "outcome": "failed", "evidence": {}, "verdict": {}, "error": "the run reported nothing"}
-        tests: dict[str, dict[str, Any]] = json.loads(reports[0].read_text(encoding="utf-8"))["tests"]
-    return tests.get(
-        nodeid, {"claims": [], "outcome": "failed", "evidence": {}, "verdict": {}, "error": "the test did not run"}
-    )
+        tests: dict[str, dict[str, Any]] = (
+            json.loads(reports[0].read_text(encoding="utf-8"))["tests"] if reports else {}
+        )
+    nothing = {"claims": [], "outcome": "failed", "evidence": {}, "verdict": {}, "error": "the run reported nothing"}
+    return tests.get(nodeid, nothing)
 
 
 if __name__ == "__main__":

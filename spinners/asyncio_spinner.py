@@ -40,8 +40,8 @@ async def supervisor(
     """Schedule the spinner task, show it, await ``work``, then cancel the spinner."""
     stream = sys.stdout if out is None else out
     spinner = asyncio.create_task(spin(msg, interval, stream))
-    print(f"spinner object: {spinner}", file=stream, flush=True)
-    try:
+    try:  # from its creation on: a Ctrl-C even in the print must still stop it
+        print(f"spinner object: {spinner}", file=stream, flush=True)
         return await work()
     finally:
         spinner.cancel()

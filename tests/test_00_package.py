@@ -4,7 +4,6 @@ Ctrl-C leaves a clean line and no orphan, and the demo looks right on a real ter
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import signal
 import time
@@ -23,11 +22,11 @@ from tests.support.primes import miller_rabin, prime_taking
 from tests.support.processes import (
     ROOT,
     cli_in_own_session,
-    cpu_seconds,
+    computing,
+    computing_below,
     ctrl_c,
     on_a_terminal,
     read_until,
-    session_members,
     spinners_cli,
     wait_for_its_sleep,
 )
@@ -238,8 +237,8 @@ def test_ctrl_c_leaves_a_clean_line_no_orphan_and_dies_of_sigint(unit, work, a_m
         # a check that holds the event loop never lets the asyncio spinner draw (SA-3)
         frozen = (unit, work) == ("asyncio", "prime")
         seen = read_until(child.stdout, b">\n" if frozen else b"thinking!", "the spinner")
-        if work != "sleep":  # the check is under way
-            wait_until(lambda: cpu_seconds(child.pid) > 0.2, "the supervisor to compute")
+        if work != "sleep":  # the check is under way: the kernel shows the main thread running
+            wait_until(lambda: computing(child.pid), "the supervisor to compute")
         elif unit != "asyncio":  # a frame shows the spinner runs, not that the work has begun
             wait_for_its_sleep(child.pid)
         (out, err), took = timed(lambda: ctrl_c(child))
@@ -291,16 +290,6 @@ def test_the_demo_on_a_real_terminal(unit):
         assert pace <= PACE * machine.pace, (pace, machine.pace)
 
 
-def _computing(pids: list[int], but: int) -> list[int]:
-    """Those of ``pids`` (less ``but``) that have used a tenth of a second of CPU."""
-    busy = []
-    for pid in pids:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            if pid != but and cpu_seconds(pid) > 0.1:
-                busy.append(pid)
-    return busy
-
-
 # A minute of checks or more for two workers (over a second each), far beyond PATIENCE: a run
 # that waited for its workers to finish instead of stopping them could not exit in time.
 LONG_WORK = [str(max(n for n, prime in LARGE.items() if prime))] * 100
@@ -321,13 +310,14 @@ def test_ctrl_c_stops_the_prime_pool_and_leaves_no_worker(runner, whole_group, m
     the terminal's SIGINT reached them too or only it; worker threads, which nothing can stop,
     die with the program (they are daemons)."""
     started_by = ["--start-method", method] if method else []
+    header = f"Checking 100 numbers with 2 {runner}{'es' if runner == 'process' else 's'}:\n".encode()
     with cli_in_own_session("primes", "--runner", runner, "--workers", "2", *started_by, *LONG_WORK) as child:
-        if runner == "process":  # both workers are computing
-            wait_until(lambda: len(_computing(session_members(child.pid), child.pid)) == 2, "the workers to compute")
-        else:  # the CLI has been computing for a while
-            wait_until(lambda: cpu_seconds(child.pid) > 0.3, "the worker threads to compute")
+        assert child.stdout is not None
+        seen = read_until(child.stdout, header, "the header")  # printed before the first worker starts
+        if runner == "process":  # both workers are computing, wherever the start method put them
+            wait_until(lambda: len(computing_below(child.pid)) == 2, "the workers to compute")
+        else:  # the kernel lists the worker threads beside the main one
+            wait_until(lambda: psutil.Process(child.pid).num_threads() >= 3, "the worker threads to start")
         out, err = ctrl_c(child, whole_group)
     assert child.returncode == -signal.SIGINT, err
-    assert (
-        err == b"" and out == f"Checking 100 numbers with 2 {runner}{'es' if runner == 'process' else 's'}:\n".encode()
-    )
+    assert err == b"" and seen + out == header

@@ -410,8 +410,7 @@ HOLD = 0.12  # seconds each GIL-holding or GIL-releasing call lasts
 BIG = os.urandom(4 * 1024 * 1024)  # hashlib releases the GIL only above 2 KiB: megabytes
 
 
-@pytest.fixture(scope="module")
-def sized() -> dict[str, int]:
+def _sizes() -> dict[str, int]:
     """How much of each C workload lasts about HOLD seconds on this machine, now -- timed
     beside a probe thread, as they are measured."""
     with Probe():
@@ -420,6 +419,33 @@ def sized() -> dict[str, int]:
             "sha256": max(1, round(repeats_for(HOLD, lambda k: [hashlib.sha256(BIG).digest() for _ in range(k)]))),
             "zlib": max(1, round(repeats_for(HOLD, lambda k: [zlib.compress(BIG, 1) for _ in range(k)]))),
         }
+
+
+@pytest.fixture(scope="module")
+def sized() -> dict[str, int]:
+    return _sizes()
+
+
+# A call must last this long for its probe gap to tell anything: the probe's own hand-over at
+# each end is a few ms, and a freeze of 0.12 s is asked for.
+LONG_ENOUGH = 0.05
+
+
+def _long_enough_call(
+    evidence: Evidence, sized: dict[str, int], name: str, call: Callable[..., object]
+) -> tuple[float, float, float]:
+    """``_gap_during`` a call, sized to last HOLD. A workload sized while the machine was busy
+    can run too short once it is quiet: it is sized again and measured again, twice at most,
+    before the claim is *not demonstrable* (an instrument's precondition never fails a claim)."""
+    for _ in range(3):
+        took, gap, cpu = _gap_during(lambda: call(sized))
+        if took > LONG_ENOUGH:
+            return took, gap, cpu
+        sized.update(_sizes())
+    evidence.not_demonstrable(
+        f"{name} lasted only {took:.3f} s, too short to tell a freeze, though sized again twice to last {HOLD} s: "
+        "this machine's speed changed between sizing and measuring"
+    )
 
 
 def _libc(loader: type[ctypes.CDLL]) -> ctypes.CDLL:
@@ -444,9 +470,8 @@ def _libc(loader: type[ctypes.CDLL]) -> ctypes.CDLL:
 def test_c_code_that_keeps_the_gil_freezes_every_other_thread(evidence, sized, name, call, lasts):
     """C code that does not release the GIL (a ``PyDLL`` call, a long C loop) stops every other
     Python thread for as long as it runs: the probe thread's longest pause is the whole call."""
-    took, gap, cpu = _gap_during(lambda: call(sized))
+    took, gap, cpu = _long_enough_call(evidence, sized, name, call)
     evidence.record(**{f"{name}: call_s": took, f"{name}: probe_gap_s": gap})
-    assert took > 0.05, "the call was too short to tell"
     if GIL_OFF:  # there is no GIL to keep: the probe runs on, as beside a releasing call
         evidence.not_applicable("the GIL is disabled on this build: no call can hold other threads")
         assert gap < RELEASED * took
@@ -483,9 +508,8 @@ def test_c_code_that_keeps_the_gil_freezes_every_other_thread(evidence, sized, n
 def test_c_code_that_releases_the_gil_leaves_other_threads_running(evidence, sized, name, call):
     """Blocking system calls and heavy C functions that release the GIL (sleep, select, file and
     socket I/O, hashlib, zlib, a ``CDLL`` call) let another thread keep running meanwhile."""
-    took, gap, _ = _gap_during(lambda: call(sized))
+    took, gap, _ = _long_enough_call(evidence, sized, name, call)
     evidence.record(**{f"{name}: call_s": took, f"{name}: probe_gap_s": gap})
-    assert took > 0.05, "the call was too short to tell"
     assert gap < RELEASED * took
 
 

@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gc
 import io
 import multiprocessing
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -34,6 +34,7 @@ from tests.support.primes import prime_taking
 from tests.support.processes import (
     ROOT,
     cli_in_own_session,
+    computing_below,
     ctrl_c,
     on_a_terminal,
     python,
@@ -41,6 +42,7 @@ from tests.support.processes import (
     read_until,
     session_members,
     spinners_cli,
+    spinners_command,
     wait_for_its_sleep,
 )
 from tests.support.waiting import PATIENCE, timed, wait_until
@@ -152,25 +154,14 @@ def test_a_worker_killed_mid_run_ends_the_command_with_one_line(evidence):
     with cli_in_own_session("primes", "--workers", "2", *numbers) as child:
         assert child.stdout is not None
         read_until(child.stdout, b"processes:\n", "the header")
-        wait_until(lambda: len(_computing_workers(child.pid)) == 2, "both workers to compute")
-        worker = _computing_workers(child.pid)[0]
+        wait_until(lambda: len(computing_below(child.pid)) == 2, "both workers to compute")
+        worker = computing_below(child.pid)[0]
         os.kill(worker, signal.SIGKILL)
         (_, err), took = timed(lambda: child.communicate(timeout=PATIENCE))
     evidence.record(error=err.decode().strip(), exit_s=took)
     assert child.returncode == 1
     assert err.decode().count("\n") == 1 and f"pid {worker}, exit code -9" in err.decode()
     assert took < PATIENCE / 2  # minutes of work were left: it did not wait for them
-
-
-def _computing_workers(pid: int) -> list[int]:
-    """The pool's worker processes under ``pid`` that have been computing (not multiprocessing's
-    own helpers, such as its resource tracker)."""
-    workers = []
-    for child in psutil.Process(pid).children():
-        with contextlib.suppress(psutil.NoSuchProcess):
-            if "resource_tracker" not in " ".join(child.cmdline()) and child.cpu_times().user > 0.05:
-                workers.append(child.pid)
-    return workers
 
 
 # --- 2. Ctrl-C during a check that holds the event loop: see test_00's Ctrl-C test ------------
@@ -336,7 +327,8 @@ def test_frames_go_to_a_terminal_not_to_a_file_unless_asked():
 def test_ctrl_c_stops_a_shell_loop_of_spinners():
     """``for i in 1 2 3; do spinners thread; done`` and Ctrl-C: the loop stops there, as it
     does for ``sleep``, because the program dies of SIGINT rather than returning 130."""
-    loop = f"for i in 1 2 3; do {sys.executable} -m spinners thread --delay 30 --animate always; echo next; done"
+    program = shlex.join(spinners_command("thread", "--delay", "30", "--animate", "always"))
+    loop = f"for i in 1 2 3; do {program}; echo next; done"
     # bash as a terminal starts it, with SIGINT at its default: started in the background, it
     # would inherit SIGINT ignored, and a shell cannot take back a signal ignored on entry
     as_in_a_terminal = (
@@ -612,10 +604,26 @@ def test_a_ctrl_c_in_the_asyncio_spinner_leaves_asyncio_no_task_exception_to_rep
 
     main_thread = threading.get_ident()
     monkeypatch.setattr(sys, "stdout", Watched())
-    sender = threading.Thread(target=lambda: drawn.wait(PATIENCE) and signal.pthread_kill(main_thread, signal.SIGINT))
+    def send_ctrl_c_once_drawn() -> None:
+        if drawn.wait(PATIENCE):
+            signal.pthread_kill(main_thread, signal.SIGINT)
+
+    sender = threading.Thread(target=send_ctrl_c_once_drawn)
     sender.start()
     try:
-        code = main(["asyncio", "--work", "nap", "--number", "5_000_111_000_222_021", "--interval", "0.01", "--animate", "always"])
+        code = main(
+            [
+                "asyncio",
+                "--work",
+                "nap",
+                "--number",
+                "5_000_111_000_222_021",
+                "--interval",
+                "0.01",
+                "--animate",
+                "always",
+            ]
+        )
     finally:
         sender.join(PATIENCE)
     import asyncio

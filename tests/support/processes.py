@@ -65,8 +65,22 @@ def read_until(pipe: Any, marker: bytes, what: str) -> bytes:
     return seen
 
 
+# ``SPEC_START_METHOD=forkserver`` (or spawn): the program's children are started that way too,
+# as on a platform whose default it is (forkserver: Linux's from 3.14), on any Python here.
+START_METHOD = os.environ.get("SPEC_START_METHOD")
+AS_DEFAULT = "import multiprocessing, sys; multiprocessing.set_start_method(sys.argv.pop(1)); from spinners.__main__ import run; run()"
+
+
+def spinners_command(*args: str) -> list[str]:
+    """The command that runs ``spinners ARGS``: ``python -m spinners``, with the start method
+    SPEC_START_METHOD names made the default first."""
+    if START_METHOD:
+        return [sys.executable, "-c", AS_DEFAULT, START_METHOD, *args]
+    return [sys.executable, "-m", "spinners", *args]
+
+
 def spinners_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return python("-m", "spinners", *args, timeout=timeout)
+    return python(*spinners_command(*args)[1:], timeout=timeout)
 
 
 def _alive(process: psutil.Process) -> bool:
@@ -98,11 +112,34 @@ def session_members(sid: int) -> list[int]:
     return members
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user and system) a process has used so far: proof that it is computing.
-    Raises psutil.NoSuchProcess once it is gone."""
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
+def computing(pid: int) -> bool:
+    """The kernel shows the main thread of ``pid`` running (on a CPU or ready for one), not
+    waiting: what it is doing now, where CPU seconds used so far would count its start-up too
+    (under coverage, a start-up alone uses a third of a second)."""
+    try:
+        return bool(psutil.Process(pid).status() == psutil.STATUS_RUNNING)
+    except psutil.NoSuchProcess:
+        return False
+
+
+def computing_below(pid: int) -> list[int]:
+    """The worker processes under ``pid`` that are computing now, wherever the start method puts
+    them: under forkserver (Linux's default from 3.14) they are the fork server's children, not
+    the program's. multiprocessing's helpers are left out -- the resource tracker, and the fork
+    server (a child of the program whose command line names it; its own children, forked from
+    it, show the same command line) -- since both compute too while they start."""
+    workers = []
+    try:
+        below = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    for process in below:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            command = " ".join(process.cmdline())
+            helper = "resource_tracker" in command or ("forkserver" in command and process.ppid() == pid)
+            if not helper and computing(process.pid):
+                workers.append(process.pid)
+    return workers
 
 
 def wait_for_its_sleep(pid: int) -> None:
@@ -134,7 +171,7 @@ def cli_in_own_session(*args: str) -> Iterator[subprocess.Popen[bytes]]:
     """
     require("job control", "select on pipes")
     child = subprocess.Popen(
-        [sys.executable, "-m", "spinners", *args],
+        spinners_command(*args),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,
@@ -179,7 +216,7 @@ def on_a_terminal(*args: str, columns: int) -> Iterator[tuple[subprocess.Popen[b
     if columns:
         fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     child = subprocess.Popen(
-        [sys.executable, "-m", "spinners", *args],
+        spinners_command(*args),
         stdin=terminal,
         stdout=terminal,
         stderr=terminal,

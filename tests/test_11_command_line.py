@@ -604,6 +604,7 @@ def test_a_ctrl_c_in_the_asyncio_spinner_leaves_asyncio_no_task_exception_to_rep
 
     main_thread = threading.get_ident()
     monkeypatch.setattr(sys, "stdout", Watched())
+
     def send_ctrl_c_once_drawn() -> None:
         if drawn.wait(PATIENCE):
             signal.pthread_kill(main_thread, signal.SIGINT)

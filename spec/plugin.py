@@ -391,6 +391,7 @@ def timeout_of(item: pytest.Item) -> float:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _CONFIG[:] = [config]
     config.addinivalue_line("markers", "claim(*ids): the catalogue claims this test specifies (see spec/claims.md)")
     config.addinivalue_line(
         "markers", "needs(*capabilities): what the test's instruments need of the platform (tests/support/platforms.py)"
@@ -408,3 +409,34 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "long: lasts seconds, mostly waiting; started first")
     if not hasattr(config, "workerinput"):  # xdist workers only send their reports
         config.pluginmanager.register(ClaimsReporter(config), "claims-reporter")
+
+
+def running_file(report_dir: Path) -> Path:
+    """Where a run without xdist notes the test it is running: if the hard limit ends the
+    process, spec.run reads there which test it was (under xdist, the controller says)."""
+    return report_dir / f"running-{catalogue.interpreter_tag()}"
+
+
+def _running_note(config: pytest.Config) -> Path | None:
+    if hasattr(config, "workerinput") or config.pluginmanager.getplugin("dsession") is not None:
+        return None  # under xdist: a worker that dies is reported by the controller
+    report_dir = Path(config.getoption("--report-dir"))
+    return running_file(report_dir if report_dir.is_absolute() else config.rootpath / report_dir)
+
+
+@pytest.hookimpl
+def pytest_runtest_logstart(nodeid: str, location: object) -> None:
+    note = _running_note(_CONFIG[0]) if _CONFIG else None
+    if note is not None:
+        note.parent.mkdir(parents=True, exist_ok=True)
+        note.write_text(nodeid, encoding="utf-8")
+
+
+@pytest.hookimpl
+def pytest_runtest_logfinish(nodeid: str, location: object) -> None:
+    note = _running_note(_CONFIG[0]) if _CONFIG else None
+    if note is not None:
+        note.unlink(missing_ok=True)
+
+
+_CONFIG: list[pytest.Config] = []  # the run's config, for the two hooks above (they are not handed it)

@@ -16,12 +16,13 @@ arguments go to both pytest runs. With ``-x`` a failing parallel pass ends the r
 The exit status is 0 only if no test is left failed; a pass that selects no test (exit 5)
 counts as passing only if the other ran tests.
 
-Every pass runs under xdist (the serial one on a single worker), so that a test that
-outlives even its hard limit -- pytest's faulthandler ends the worker with every thread's
-stack, after pytest-timeout's signal could not stop it -- is reported as a failure of that
-test, and the pass goes on. A pass that outlives ``--pass-limit`` is stopped, each of its
-processes dumping its stacks first. A pass in which three tests hung stops there, and the run
-with it: the specimen hangs, and each further test of it would only wait out its timeout.
+A test that outlives even its hard limit -- faulthandler ends its process with every
+thread's stack, after pytest-timeout's signal could not stop it (spec/plugin.py) -- is a
+failure of that test: under xdist the controller reports it and a new worker goes on; the
+serial pass, without xdist, notes the test it runs, and this runner reports it from there. A
+pass that outlives ``--pass-limit`` is stopped, each of its processes dumping its stacks first.
+A pass in which three tests hung stops there, and the run with it: the specimen hangs, and
+each further test of it would only wait out its timeout.
 
 Two kinds of test are not the specification and are left out:
 
@@ -96,10 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         partial = report_dir / f"claims-{catalogue.interpreter_tag()}.json"
         partial.unlink(missing_ok=True)
         merge = f"--merge-results={partial}"
-        alone = ["-n", "1"]  # one worker: the tests run alone, and one that kills it is still reported
         passes = [
             ("parallel", [*base, *spread, "-m", SPEC + " and not serial", *pytest_args]),
-            ("serial", [*base, *alone, "-m", SPEC + " and serial", merge, *pytest_args]),
+            ("serial", [*base, "-p", "no:xdist", "-m", SPEC + " and serial", merge, *pytest_args]),
         ]
     if args.junit_dir:
         for name, command in passes:
@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--- {name} pass: {' '.join(command[1:])}", flush=True)
         pass_start = time.perf_counter()
         codes.append(call(command, args.pass_limit))
+        if name == "serial" and died_running(report_dir):
+            codes[-1] = TESTS_FAILED
         print(f"--- {name} pass: exit {codes[-1]} in {time.perf_counter() - pass_start:.1f}s", flush=True)
         if codes[-1] == INTERRUPTED:
             break  # stopped: the specimen hangs (spec/plugin.py, MOST_HANGS), or a Ctrl-C
@@ -138,6 +140,32 @@ def call(command: list[str], limit: float) -> int:
         except BaseException:  # Ctrl-C, a SIGTERM: the pass and its workers go too
             stop_all(child, signal.SIGKILL)
             raise
+
+
+def died_running(report_dir: Path) -> bool:
+    """If a pass run without xdist was ended by a test's hard limit (spec/plugin.py), put that
+    test in the claims report as failed, with its claims; whether it was so."""
+    note = plugin.running_file(report_dir)
+    if not note.exists():
+        return False
+    nodeid = note.read_text(encoding="utf-8")
+    note.unlink()
+    print(f"--- the pass died running {nodeid}: it outlived its hard limit (its stacks are above)", flush=True)
+    report = report_dir / f"claims-{catalogue.interpreter_tag()}.json"
+    data: dict[str, Any] = {"interpreter": plugin.interpreter(), "tests": {}}
+    if report.exists():
+        data = json.loads(report.read_text(encoding="utf-8"))
+    data["tests"][nodeid] = {
+        "claims": catalogue.claims_of(nodeid, Path.cwd()),
+        "outcome": "failed",
+        "evidence": {},
+        "verdict": {},
+        "error": "crashed while running it: it outlived its timeout and its hard limit",
+    }
+    data["claims"] = plugin.claim_verdicts(data["tests"])
+    report.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    report.with_suffix(".md").write_text(plugin.render_markdown(data), encoding="utf-8")
+    return True
 
 
 def stop_all(child: subprocess.Popen[bytes], first: signal.Signals) -> None:
@@ -199,7 +227,7 @@ def run_alone(nodeid: str, base: list[str]) -> dict[str, Any]:
     """One more attempt at the test ``nodeid``, alone on a single xdist worker; its entry in the
     claims report that run writes (a run that reported nothing counts as a failure)."""
     with tempfile.TemporaryDirectory() as scratch:
-        command = [base[0], "-m", "pytest", f"--report-dir={scratch}", "-n", "1", "-q", nodeid]
+        command = [base[0], "-m", "pytest", f"--report-dir={scratch}", "-p", "no:xdist", "-q", nodeid]
         call(command, PASS_LIMIT)
         reports = list(Path(scratch).glob("claims-*.json"))
         tests: dict[str, dict[str, Any]] = (

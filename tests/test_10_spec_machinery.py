@@ -531,3 +531,39 @@ def test_a_workload_that_ran_too_short_to_tell_is_sized_again_then_not_demonstra
     with pytest.raises(pytest.skip.Exception, match=r"sum lasted only 0\.0\d\d s, too short to tell a freeze"):
         gil._long_enough_call(Evidence({}, verdict), {"sum": 10}, "sum", lambda sized: sum(range(sized["sum"])))
     assert verdict["verdict"] == "not demonstrable"
+
+
+HANGS_TWICE = """
+import threading, pytest
+
+@pytest.mark.claim("ST-4")
+def test_hangs_and_its_clean_up_too():
+    try:
+        threading.Event().wait()  # never set: the timeout's signal ends this wait...
+    finally:
+        threading.Event().wait()  # ...and the clean-up hangs in turn
+"""
+
+
+@pytest.mark.timeout(60)
+def test_a_test_whose_clean_up_hangs_too_is_ended_with_every_stack_and_reported_failed(tmp_path, monkeypatch):
+    """The hard limit, without xdist (spec.run's serial pass): the timeout's signal fires once,
+    the clean-up blocks again, and faulthandler ends the process 5 s later with every thread's
+    stack. The run notes the test it was running; spec.run puts it in the report as failed,
+    with its claim, and does not measure it again."""
+    (tmp_path / "test_hang.py").write_text(HANGS_TWICE)
+    report_dir = tmp_path / "reports"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "spec.plugin", "-p", "no:xdist", "-p", "no:cacheprovider",
+         "--timeout=1", f"--report-dir={report_dir}", "--rootdir", str(tmp_path), "test_hang.py"],
+        capture_output=True, text=True, timeout=50, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "Timeout (0:00:06)!" in result.stderr and "test_hangs_and_its_clean_up_too" in result.stderr
+    monkeypatch.chdir(tmp_path)
+    assert run.died_running(report_dir)
+    data = json.loads((report_dir / f"claims-{catalogue.interpreter_tag()}.json").read_text())
+    (entry,) = data["tests"].values()
+    assert entry["outcome"] == "failed" and entry["claims"] == ["ST-4"]
+    assert data["claims"]["ST-4"]["verdict"] == "does not hold"
+    assert not run.died_running(report_dir)  # the note is read once

@@ -320,6 +320,29 @@ def test_the_flake_check_prints_why_each_test_was_not_demonstrable(tmp_path):
     assert flakecheck.not_shown(flakecheck.read_reports(tmp_path)) == ["  test_not_shown: 2 processes used 0.99 cores"]
 
 
+def test_the_flake_ledger_counts_first_attempts_that_failed_even_when_re_measurement_rescued_them(tmp_path):
+    """The ledger reads each run's report: a test that failed first and then held counts, as does
+    one that failed every attempt or hung; one that passed at once does not."""
+    tests = {
+        "tests/test_x.py::test_rescued": {
+            "outcome": "passed",
+            "attempts": [{"outcome": "failed", "error": "assert 1.21 > 1.43"}, {"outcome": "passed"}],
+        },
+        "tests/test_x.py::test_hung": {"outcome": "failed", "error": "hung: outlived its 15 s timeout"},
+        "tests/test_x.py::test_steady": {"outcome": "passed"},
+    }
+    (tmp_path / "claims-3.99.json").write_text(json.dumps({"tests": tests, "claims": {}}))
+    failures = flakecheck.first_attempt_failures(flakecheck.read_reports(tmp_path))
+    assert failures == {
+        "tests/test_x.py::test_rescued": "assert 1.21 > 1.43",
+        "tests/test_x.py::test_hung": "hung: outlived its 15 s timeout",
+    }
+    lines = flakecheck.ledger({nodeid: [error] * 2 for nodeid, error in failures.items()}, runs=20)
+    assert "  tests/test_x.py::test_rescued: failed its first attempt in 2 of 20 runs" in lines
+    assert "      assert 1.21 > 1.43" in lines and lines.count("      assert 1.21 > 1.43") == 1
+    assert flakecheck.ledger({}, runs=20) == ["  no test failed a first attempt"]
+
+
 def test_the_slow_cpu_imitation_keeps_to_its_share_whatever_its_sleeps_overshoot():
     """``benchmarks.suite --slower``'s stealers: each busy spell makes up what the sleeps took
     beyond their due, so that the share of time taken stays the one asked (made-up clocks)."""

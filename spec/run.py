@@ -41,6 +41,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -91,15 +92,19 @@ def main(argv: list[str] | None = None) -> int:
     # one test at a time to each free worker: in chunks, a worker can get all three 3 s demos
     workers = default_workers[args.package] if args.workers is None else args.workers
     spread = ["-n", str(workers), "--maxschedchunk=1"]
+    given_paths = any(Path(arg.split("::")[0]).exists() for arg in pytest_args)
     if args.package:  # they cite no claim, so they write no claims report
-        passes = [("package", [*base, *spread, "-m", "package", *pytest_args])]
+        only = [] if given_paths else modules(Path("tests"))["package"]
+        passes = [("package", [*base, *spread, "-m", "package", *pytest_args, *only])]
     else:
         partial = report_dir / f"claims-{catalogue.interpreter_tag()}.json"
         partial.unlink(missing_ok=True)
         merge = f"--merge-results={partial}"
+        found = modules(Path("tests"))
+        spec, serial = ([], []) if given_paths else (found["spec"], found["serial"])
         passes = [
-            ("parallel", [*base, *spread, "-m", SPEC + " and not serial", *pytest_args]),
-            ("serial", [*base, "-p", "no:xdist", "-m", SPEC + " and serial", merge, *pytest_args]),
+            ("parallel", [*base, *spread, "-m", SPEC + " and not serial", *pytest_args, *spec]),
+            ("serial", [*base, "-p", "no:xdist", "-m", SPEC + " and serial", merge, *pytest_args, *serial]),
         ]
     if args.junit_dir:
         for name, command in passes:
@@ -125,6 +130,25 @@ def main(argv: list[str] | None = None) -> int:
     if all(code == NO_TESTS for code in codes):
         return NO_TESTS
     return max((code for code in codes if code != NO_TESTS), default=0)
+
+
+def modules(tests: Path) -> dict[str, list[str]]:
+    """The test modules each pass collects, so that none imports and collects modules it will
+    deselect whole (half a second of the serial pass): the package's own (marked ``package``
+    at module level), the specification's (neither ``package`` nor ``tooling``), and those of
+    the specification that hold ``@serial`` tests. A tooling test checks that these are the
+    modules pytest's own selection finds."""
+    found: dict[str, list[str]] = {"package": [], "spec": [], "serial": []}
+    for path in sorted(tests.glob("test_*.py")):
+        text = path.read_text(encoding="utf-8")
+        marked = re.search(r"^pytestmark = pytest\.mark\.(package|tooling)$", text, re.M)
+        if marked and marked.group(1) == "package":
+            found["package"].append(str(path))
+        elif not marked:
+            found["spec"].append(str(path))
+            if re.search(r"^@serial$", text, re.M):
+                found["serial"].append(str(path))
+    return found
 
 
 def call(command: list[str], limit: float) -> int:

@@ -538,6 +538,23 @@ def test_hanging_breaks_fail_fast_with_the_culprits_stack_and_leave_nothing(tmp_
     assert left == []
 
 
+def test_each_pass_collects_exactly_the_modules_that_hold_its_tests():
+    """spec.run hands each pass the modules it needs, read from their text; pytest's own
+    selection by marker finds tests in exactly those modules -- so no test is left out."""
+
+    def selected(expression: str) -> list[str]:
+        listing = python("-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "--collect-only", "-q",
+                         "-m", expression, "tests", timeout=60).stdout  # fmt: skip
+        return sorted({line.split("::")[0] for line in listing.splitlines() if "::" in line})
+
+    found = run.modules(ROOT / "tests")
+    relative = {kind: [str(Path(path).relative_to(ROOT)) for path in paths] for kind, paths in found.items()}
+    assert relative["package"] == selected("package")
+    assert relative["serial"] == selected(run.SPEC + " and serial")
+    assert set(selected(run.SPEC + " and not serial")) <= set(relative["spec"])
+    assert selected(run.SPEC) == relative["spec"]
+
+
 def test_a_workload_that_ran_too_short_to_tell_is_sized_again_then_not_demonstrable(monkeypatch):
     """GIL-5's precondition, on made-up sizes: a sum sized while the machine was busy ran too short
     once it was quiet; it is sized again and measured again, and only a call still too short after

@@ -6,10 +6,11 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import subprocess
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psutil
 import pytest
@@ -55,6 +56,25 @@ def _set_event_loop() -> asyncio.AbstractEventLoop | None:
         warnings.simplefilter("ignore", DeprecationWarning)
         local = getattr(asyncio.get_event_loop_policy(), "_local", None)
     return getattr(local, "_loop", None)
+
+
+@pytest.fixture
+def spinners_main(capfd: pytest.CaptureFixture[str]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``spinners ARGS`` run by the command line's ``main`` in this process, as CPython's
+    test_argparse tests its parsers: no interpreter to start for what needs no signal, pipe or
+    terminal. Its exit status and output, as a finished child's (captured at the file
+    descriptors: a spinner in a child process writes to the ones it inherited)."""
+    from spinners.cli import main
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        try:
+            code = main(list(args))
+        except SystemExit as exit_info:  # argparse: --help, --version, bad input
+            code = exit_info.code if isinstance(exit_info.code, int) else 1
+        out, err = capfd.readouterr()
+        return subprocess.CompletedProcess(["spinners", *args], code, out, err)
+
+    return run
 
 
 @pytest.fixture(autouse=True)

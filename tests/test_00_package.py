@@ -27,7 +27,6 @@ from tests.support.processes import (
     ctrl_c,
     on_a_terminal,
     read_until,
-    spinners_cli,
     wait_for_its_sleep,
 )
 from tests.support.tolerances import AT_LEAST, PACE
@@ -94,9 +93,9 @@ def test_the_napping_check_agrees_with_the_plain_one():
         ),
     ],
 )
-def test_the_command_line_runs_each_spinner_and_prints_the_answer_on_a_clean_line(args, last_line):
+def test_the_command_line_runs_each_spinner_and_prints_the_answer_on_a_clean_line(args, last_line, spinners_main):
     args = [*args, "--animate", "always"]  # frames through a pipe: asked for (see test_11)
-    result = spinners_cli(*args, "--interval", "0.05") if "--interval" not in args else spinners_cli(*args)
+    result = spinners_main(*args, "--interval", "0.05") if "--interval" not in args else spinners_main(*args)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     kind = {"thread": "<Thread(", "process": "Process name=", "asyncio": "<Task pending"}[args[0]]
@@ -106,11 +105,11 @@ def test_the_command_line_runs_each_spinner_and_prints_the_answer_on_a_clean_lin
 
 
 @pytest.mark.parametrize("work, draws", [("prime", False), ("nap", True)])
-def test_the_asyncio_command_freezes_on_the_plain_check_and_draws_while_napping(work, draws):
+def test_the_asyncio_command_freezes_on_the_plain_check_and_draws_while_napping(work, draws, spinners_main):
     """``--work prime`` never lets the spinner task run; ``--work nap`` does at each nap
     (1 000 000 007 takes some 15 800 divisions: over a thousand naps of one in ten)."""
     naps = ["--nap-every", "10"] if work == "nap" else []
-    result = spinners_cli(
+    result = spinners_main(
         "asyncio", "--work", work, "--number", "1000000007", *naps, "--interval=0.001", "--animate=always"
     )
     assert result.returncode == 0, result.stderr
@@ -122,10 +121,10 @@ def test_the_asyncio_command_freezes_on_the_plain_check_and_draws_while_napping(
     "runner, label",
     [("sequential", "sequentially"), ("thread", "with 2 threads"), ("process", "with 2 processes")],
 )
-def test_the_primes_command_prints_each_verdict_and_the_total(runner, label):
+def test_the_primes_command_prints_each_verdict_and_the_total(runner, label, spinners_main):
     numbers = ["2", "9", str(QUICK)]
     workers = ["--workers", "2"] if runner != "sequential" else []
-    result, wall = timed(lambda: spinners_cli("primes", "--runner", runner, *workers, *numbers))
+    result, wall = timed(lambda: spinners_main("primes", "--runner", runner, *workers, *numbers))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == f"Checking 3 numbers {label}:"
@@ -133,10 +132,11 @@ def test_the_primes_command_prints_each_verdict_and_the_total(runner, label):
     assert verdicts == {"2": True, "9": False, str(QUICK): True}
     assert lines[-2] == "2 of 3 prime"
     assert lines[-1].startswith("Total time: ") and lines[-1].endswith("s")
-    # the total covers every check, and cannot exceed the command's own run
+    # the total covers every check, and cannot exceed the command's own run (both as printed:
+    # to the hundredth, the total may round up by half of one)
     total = float(lines[-1].removeprefix("Total time: ").removesuffix("s"))
     slowest = max(float(line.split()[-1].rstrip("s")) for line in lines[1:-2])
-    assert slowest - 0.005 <= total <= wall, (slowest, total, wall)
+    assert slowest - 0.005 <= total <= wall + 0.005, (slowest, total, wall)
 
 
 @pytest.mark.parametrize(
@@ -179,12 +179,12 @@ def test_the_smallest_values_allowed_are_accepted(capsys):
     assert "Answer: 1 is not prime\n" in out and out.endswith("Answer: 42\n")
 
 
-def test_help_describes_every_unit_and_option():
-    result = spinners_cli("--help")
+def test_help_describes_every_unit_and_option(spinners_main):
+    result = spinners_main("--help")
     assert result.returncode == 0
     for word in ("thread", "process", "asyncio", "primes"):
         assert word in result.stdout
-    result = spinners_cli("process", "--help")
+    result = spinners_main("process", "--help")
     for option in ("--work", "--delay", "--number", "--message", "--interval", "--start-method"):
         assert option in result.stdout
     assert "napping" not in result.stdout and "--nap-every" not in result.stdout  # only the asyncio spinner naps
@@ -197,10 +197,10 @@ def test_help_describes_every_unit_and_option():
         "frames (default 0.1)",
     ):
         assert default in text, default
-    asyncio_help = spinners_cli("asyncio", "--help").stdout
+    asyncio_help = spinners_main("asyncio", "--help").stdout
     assert "check it napping" in " ".join(asyncio_help.split())
     # only the process spinner has a start method
-    assert "--start-method" not in asyncio_help and "--start-method" not in spinners_cli("thread", "--help").stdout
+    assert "--start-method" not in asyncio_help and "--start-method" not in spinners_main("thread", "--help").stdout
 
 
 def test_the_console_script_is_declared():

@@ -10,6 +10,7 @@ import gc
 import io
 import multiprocessing
 import os
+import queue
 import shlex
 import signal
 import subprocess
@@ -17,6 +18,7 @@ import sys
 import threading
 import time
 import types
+from typing import cast
 
 import psutil
 import pyte
@@ -26,7 +28,7 @@ from spinners.__main__ import run as entry_point
 from spinners.animation import width
 from spinners.cli import QuietPipe, fit, main, usable_cpus
 from spinners.interrupts import ctrl_c_held, leave_ctrl_c_to_the_parent, resend_lost_ctrl_c
-from spinners.prime_pool import WorkerDied, check, run_pool
+from spinners.prime_pool import Channel, PrimeResult, WorkerDied, check, collect, run_pool
 from tests.support.cpu import OWN_CHILDREN
 from tests.support.frames import frames_in
 from tests.support.platforms import START_METHODS, needs
@@ -41,7 +43,6 @@ from tests.support.processes import (
     read_some,
     read_until,
     session_members,
-    spinners_cli,
     spinners_command,
     wait_for_its_sleep,
 )
@@ -70,12 +71,11 @@ def on_terminal(*args: str, columns: int = 80) -> tuple[int, list[str], bytes]:
 # --- 1. The pool: bounded, interruptible at any moment, never waiting on a dead worker --------
 
 
-def test_the_pool_refuses_more_workers_than_its_documented_bound(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["primes", "--workers", "100000", "2", "9"])
-    assert exit_info.value.code == 2
-    assert "--workers: must be from 1 to 64, got '100000'" in capsys.readouterr().err
-    assert "at most 64" in spinners_cli("primes", "--help").stdout
+def test_the_pool_refuses_more_workers_than_its_documented_bound(spinners_main):
+    refused = spinners_main("primes", "--workers", "100000", "2", "9")
+    assert refused.returncode == 2
+    assert "--workers: must be from 1 to 64, got '100000'" in refused.stderr
+    assert "at most 64" in spinners_main("primes", "--help").stdout
 
 
 @pytest.mark.parametrize("after", [0.0, 0.05, 0.15, 0.4])
@@ -94,6 +94,33 @@ def test_ctrl_c_while_the_pool_starts_its_workers_ends_it_at_once(after):
     # a start-up that hung, or waited for its workers' minutes of work, would take far longer
     # (measured here: at most 0.11 s from the Ctrl-C to the end)
     assert took < PATIENCE / 2
+
+
+def test_a_collector_of_worker_threads_looks_up_from_its_wait_every_tenth_of_a_second():
+    """While worker threads compute, the collector waits in turns of 0.1 s rather than without
+    end: each turn that ends hands it the GIL back, and with it a Ctrl-C that a wait without end
+    could leave unseen on CPython 3.10-3.12 until a result came (seen here: seconds; under
+    coverage, over 10 s). Here one answer takes 0.35 s: the collector looks up three times."""
+    waits: list[float | None] = []
+
+    class Watched(queue.SimpleQueue):  # type: ignore[type-arg]
+        def get(self, block: bool = True, timeout: float | None = None) -> object:
+            waits.append(timeout)
+            return super().get(block, timeout)
+
+    def answer_and_sign_off() -> None:
+        results.put(check(7))
+        results.put(PrimeResult(0, False, 0.0))
+
+    results = Watched()
+    answer = threading.Timer(0.35, answer_and_sign_off)
+    answer.start()
+    try:
+        found = collect(cast(Channel, results), [answer])  # (the timer thread stands for a worker)
+    finally:
+        answer.join(PATIENCE)
+    assert [result.n for result in found] == [7]
+    assert set(waits) == {0.1} and len(waits) >= 4, waits
 
 
 def _killed_on(doomed: int, n: int) -> object:
@@ -309,12 +336,12 @@ def test_a_terminal_that_does_not_say_its_width_gets_the_whole_message():
 
 
 @pytest.mark.long
-def test_frames_go_to_a_terminal_not_to_a_file_unless_asked():
+def test_frames_go_to_a_terminal_not_to_a_file_unless_asked(spinners_main):
     """As ``ls --color``: animate on a terminal; into a file or a pipe, just the answer --
     ``--animate always`` draws there too, ``--animate never`` nowhere."""
-    piped = spinners_cli("thread", "--delay", "0.2", "--interval", "0.02")
+    piped = spinners_main("thread", "--delay", "0.2", "--interval", "0.02")
     assert piped.stdout == "Answer: 42\n"
-    forced = spinners_cli("thread", "--delay", "0.2", "--interval", "0.02", "--animate", "always")
+    forced = spinners_main("thread", "--delay", "0.2", "--interval", "0.02", "--animate", "always")
     assert frames_in(forced.stdout) and forced.stdout.endswith("\rAnswer: 42\n")
     code, screen, _ = on_terminal("thread", "--delay", "0.2", "--interval", "0.02", "--animate", "never")
     assert code == 0 and screen == ["Answer: 42"]
@@ -402,24 +429,25 @@ def test_the_primes_command_prints_its_header_first_and_each_result_as_it_comes(
 
 
 @needs("cpu affinity")
-def test_the_default_worker_count_is_the_cpus_this_process_may_use():
-    one_cpu = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); from spinners.cli import main; main(['primes', '2'])"
-    result = python("-c", one_cpu)
+def test_the_default_worker_count_is_the_cpus_this_process_may_use(spinners_main, monkeypatch):
+    """Allowed one CPU of the machine's (as ``taskset -c 0`` allows), the pool has one worker."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {min(os.sched_getaffinity(pid))} if pid else {0})
+    result = spinners_main("primes", "2")
     assert result.stdout.startswith("Checking 1 number with 1 process:\n"), result.stdout + result.stderr
 
 
 # --- 12. --version and the help ----------------------------------------------------------------
 
 
-def test_version_and_help_with_one_example_a_line():
-    version = spinners_cli("--version")
+def test_version_and_help_with_one_example_a_line(spinners_main):
+    version = spinners_main("--version")
     assert version.returncode == 0 and version.stdout.startswith("spinners 0.")
     text = (ROOT / "pyproject.toml").read_text()
     assert f'version = "{version.stdout.split()[1]}"' in text
-    help_text = spinners_cli("--help").stdout
+    help_text = spinners_main("--help").stdout
     examples = help_text.split("examples:\n", 1)[1].splitlines()
     assert len(examples) >= 4 and all(line.startswith("  spinners ") for line in examples)
-    assert "fork" in spinners_cli("primes", "--help").stdout.split("--start-method", 1)[1]
+    assert "fork" in spinners_main("primes", "--help").stdout.split("--start-method", 1)[1]
 
 
 @needs("POSIX signals")

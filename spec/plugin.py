@@ -322,9 +322,9 @@ class ClaimsReporter:
 
 
 # A test whose teardown hangs too, after its timeout's signal, is ended this many seconds
-# later by faulthandler: every thread's stack, then the process exits. Under xdist (spec.run
-# runs every pass under it) the test is reported failed, its worker "crashed", and a new
-# worker carries on with the rest.
+# later by faulthandler: every thread's stack, then the process exits. Under xdist the test is
+# reported failed, its worker "crashed", and a new worker carries on with the rest; without it
+# (spec.run's serial pass), spec.run reports the test from the note below (running_file).
 HARD_LIMIT_GRACE = 5.0
 
 

@@ -248,8 +248,8 @@ def attempt_of(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_alone(nodeid: str, base: list[str]) -> dict[str, Any]:
-    """One more attempt at the test ``nodeid``, alone on a single xdist worker; its entry in the
-    claims report that run writes (a run that reported nothing counts as a failure)."""
+    """One more attempt at the test ``nodeid``, alone, without xdist; its entry in the claims
+    report that run writes (a run that reported nothing counts as a failure)."""
     with tempfile.TemporaryDirectory() as scratch:
         command = [base[0], "-m", "pytest", f"--report-dir={scratch}", "-p", "no:xdist", "-q", nodeid]
         call(command, PASS_LIMIT)

@@ -45,11 +45,16 @@ def cited(test_dir: Path) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for path in sorted(test_dir.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "claim":
-                for arg in node.args:
-                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                        found.setdefault(arg.value, []).append(path.name)
+            for claim_id in _claim_ids(node):
+                found.setdefault(claim_id, []).append(path.name)
     return found
+
+
+def _claim_ids(node: ast.AST) -> list[str]:
+    """The IDs a ``claim("GIL-3", ...)`` call names, if ``node`` is one."""
+    if not (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "claim"):
+        return []
+    return [arg.value for arg in node.args if isinstance(arg, ast.Constant) and isinstance(arg.value, str)]
 
 
 def claims_of(nodeid: str, root: Path) -> list[str]:
@@ -63,14 +68,7 @@ def claims_of(nodeid: str, root: Path) -> list[str]:
         return []
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == function:
-            return [
-                arg.value
-                for decorator in node.decorator_list
-                if isinstance(decorator, ast.Call)
-                and getattr(decorator.func, "attr", getattr(decorator.func, "id", None)) == "claim"
-                for arg in decorator.args
-                if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
-            ]
+            return [claim_id for decorator in node.decorator_list for claim_id in _claim_ids(decorator)]
     return []
 
 

@@ -278,6 +278,28 @@ class ClaimsReporter:
             elif self.session is not None:
                 self.session.shouldstop = reason
 
+    def _running_note(self) -> Path | None:
+        if self.config.pluginmanager.getplugin("dsession") is not None:
+            return None  # under xdist: a worker that dies is reported by the controller
+        return running_file(self.report_dir())
+
+    @pytest.hookimpl
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        note = self._running_note()
+        if note is not None:
+            note.parent.mkdir(parents=True, exist_ok=True)
+            note.write_text(nodeid, encoding="utf-8")
+
+    @pytest.hookimpl
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        note = self._running_note()
+        if note is not None:
+            note.unlink(missing_ok=True)
+
+    def report_dir(self) -> Path:
+        out_dir = Path(self.config.getoption("--report-dir"))
+        return out_dir if out_dir.is_absolute() else Path(self.config.rootpath) / out_dir
+
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not any(entry["claims"] for entry in self.results.tests.values()):
@@ -287,9 +309,7 @@ class ClaimsReporter:
             "claims": claim_verdicts(self.results.tests),
             "tests": self.results.tests,
         }
-        out_dir = Path(self.config.getoption("--report-dir"))
-        if not out_dir.is_absolute():
-            out_dir = Path(self.config.rootpath) / out_dir
+        out_dir = self.report_dir()
         out_dir.mkdir(parents=True, exist_ok=True)
         stem = f"claims-{data['interpreter']['tag']}"
         (out_dir / f"{stem}.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
@@ -391,7 +411,6 @@ def timeout_of(item: pytest.Item) -> float:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    _CONFIG[:] = [config]
     config.addinivalue_line("markers", "claim(*ids): the catalogue claims this test specifies (see spec/claims.md)")
     config.addinivalue_line(
         "markers", "needs(*capabilities): what the test's instruments need of the platform (tests/support/platforms.py)"
@@ -415,28 +434,3 @@ def running_file(report_dir: Path) -> Path:
     """Where a run without xdist notes the test it is running: if the hard limit ends the
     process, spec.run reads there which test it was (under xdist, the controller says)."""
     return report_dir / f"running-{catalogue.interpreter_tag()}"
-
-
-def _running_note(config: pytest.Config) -> Path | None:
-    if hasattr(config, "workerinput") or config.pluginmanager.getplugin("dsession") is not None:
-        return None  # under xdist: a worker that dies is reported by the controller
-    report_dir = Path(config.getoption("--report-dir"))
-    return running_file(report_dir if report_dir.is_absolute() else config.rootpath / report_dir)
-
-
-@pytest.hookimpl
-def pytest_runtest_logstart(nodeid: str, location: object) -> None:
-    note = _running_note(_CONFIG[0]) if _CONFIG else None
-    if note is not None:
-        note.parent.mkdir(parents=True, exist_ok=True)
-        note.write_text(nodeid, encoding="utf-8")
-
-
-@pytest.hookimpl
-def pytest_runtest_logfinish(nodeid: str, location: object) -> None:
-    note = _running_note(_CONFIG[0]) if _CONFIG else None
-    if note is not None:
-        note.unlink(missing_ok=True)
-
-
-_CONFIG: list[pytest.Config] = []  # the run's config, for the two hooks above (they are not handed it)

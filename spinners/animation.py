@@ -11,6 +11,14 @@ MESSAGE = "thinking!"
 INTERVAL = 0.1  # seconds between two frames
 
 
+class SpinnerDied(RuntimeError):
+    """The spinner stopped before it was told to (a crash, a kill): the work's answer is kept."""
+
+    def __init__(self, how: str, answer: object) -> None:
+        super().__init__(f"the spinner died: {how}")
+        self.answer = answer
+
+
 class Signal(Protocol):
     """What a spinner needs from its stop signal: ``threading`` and ``multiprocessing`` events both fit."""
 

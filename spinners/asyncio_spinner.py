@@ -12,7 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TextIO, TypeVar
 
-from spinners.animation import FRAMES, INTERVAL, MESSAGE, blank, draw
+from spinners.animation import FRAMES, INTERVAL, MESSAGE, SpinnerDied, blank, draw
 from spinners.work import ANSWER, DELAY, NAP_EVERY, is_prime
 
 R = TypeVar("R")
@@ -37,15 +37,23 @@ async def supervisor(
     interval: float = INTERVAL,
     out: TextIO | None = None,
 ) -> R:
-    """Schedule the spinner task, show it, await ``work``, then cancel the spinner."""
+    """Schedule the spinner task, show it, await ``work``, then cancel the spinner.
+
+    A spinner task that ended before it was cancelled (it crashed) raises ``SpinnerDied`` with
+    the answer."""
     stream = sys.stdout if out is None else out
     spinner = asyncio.create_task(spin(msg, interval, stream))
     try:  # from its creation on: a Ctrl-C even in the print must still stop it
         print(f"spinner object: {spinner}", file=stream, flush=True)
-        return await work()
+        answer = await work()
+        crashed = spinner.done()  # it only ends once cancelled
     finally:
         spinner.cancel()
         await asyncio.wait([spinner])  # let it blank its line; never raises the task's outcome
+    if crashed:
+        blank(f"{FRAMES[0]} {msg}", stream)  # in its place: its last frame may still show
+        raise SpinnerDied(f"its task ended with {spinner.exception()!r}", answer)
+    return answer
 
 
 async def slow_async(delay: float = DELAY) -> int:

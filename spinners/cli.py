@@ -10,17 +10,20 @@ import contextlib
 import functools
 import multiprocessing
 import os
+import select
 import shutil
 import signal
+import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Generator, Iterable, Iterator, Sequence
 from typing import Any, NoReturn, TextIO, TypeVar, cast
 
 from spinners import __version__
-from spinners.animation import INTERVAL, MESSAGE, width
-from spinners.prime_pool import LARGE, RUNNERS, PrimeResult, WorkerDied, run_pool, run_sequential
+from spinners.animation import INTERVAL, MESSAGE, SpinnerDied, width
+from spinners.interrupts import ENDING, ctrl_c_held, end_on_every_signal, signal_of
+from spinners.prime_pool import LARGE, RUNNERS, PrimeResult, WorkerDied, check, pool_results
 from spinners.work import DELAY, NAP_EVERY, PRIME, is_prime, slow
 
 R = TypeVar("R")
@@ -31,19 +34,31 @@ LONGEST_WAIT = min(threading.TIMEOUT_MAX, 1e9)  # seconds: 31 years, or less whe
 SHORTEST_INTERVAL = 0.001  # seconds between frames: faster only floods the terminal
 LARGEST_NUMBER = 10**20  # checking a larger prime by trial division would take hours
 MOST_WORKERS = 64
+SPINNER_OPTIONS = ("--work", "--delay", "--number", "--message", "--interval", "--animate", "--nap-every")
+LONGEST_WORD = 100  # characters: a word on standard input this long is refused, not read on
 EXAMPLES = """examples:
   spinners thread                       3 s of \\|/- on a thread, then the answer
   spinners process --start-method spawn the spinner in a child process
   spinners asyncio --work nap           is_prime in the event loop, napping so the spinner can draw
   spinners thread --work prime --number 5_000_111_000_222_021
-  spinners primes --workers 2           the chapter's numbers, checked by a pool of 2 processes"""
+  spinners primes --workers 2           the built-in numbers, checked by a pool of 2 processes
+  spinners primes - < numbers.txt      the numbers in a file (or a pipe), any number of them"""
 
 
 class Parser(argparse.ArgumentParser):
-    """Reports bad input in one line on stderr and exits 2, without the usage block."""
+    """Reports bad input in one line on stderr and exits 2, without the usage block; and takes
+    options by their whole names only (``--work`` is not ``--workers``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"spinners: error: {message} (see --help)\n")
+
+
+class BadInput(Exception):
+    """A number on standard input that is not one: the same one line as a bad argument."""
 
 
 def shown(text: str) -> str:
@@ -54,6 +69,8 @@ def shown(text: str) -> str:
 def seconds_between(low: float, high: float) -> Callable[[str], float]:
     def seconds(text: str) -> float:
         try:
+            if not text.isascii():  # float() takes other scripts' digits (full-width digits, say)
+                raise ValueError
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {shown(text)}") from None
@@ -68,6 +85,8 @@ def whole_up_to(high: int) -> Callable[[str], int]:
     """A whole number from 1 to ``high``; underscores may group its digits, as in Python (``5_000``)."""
 
     def whole(text: str) -> int:
+        if not text.isascii():  # int() takes other scripts' digits (full-width digits, say)
+            raise argparse.ArgumentTypeError(f"not a whole number: {shown(text)}")
         digits = text.strip().lstrip("+").replace("_", "")
         if digits.isdigit() and len(digits) > 24:  # too long to echo (or for int() past 4300 digits)
             raise argparse.ArgumentTypeError(f"must be from 1 to {high:_}, got a number of {len(digits)} digits")
@@ -80,6 +99,13 @@ def whole_up_to(high: int) -> Callable[[str], int]:
         return value
 
     return whole
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters shown escaped (a newline as ``\\n``, an escape as
+    ``\\x1b``): written raw, they would move the cursor or colour the terminal, and the next
+    frame would no longer overwrite this one."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def start_method(text: str) -> str:
@@ -156,7 +182,12 @@ def build_parser() -> Parser:
         description="Check numbers for primality sequentially, or with a pool of worker processes or threads.",
     )
     primes.add_argument(
-        "numbers", nargs="*", type=whole_up_to(LARGEST_NUMBER), help="numbers to check (default: a built-in list)"
+        "numbers",
+        nargs="*",
+        type=number_or_stdin,
+        help="numbers to check; '-', or none with standard input not a terminal: read them from "
+        f"standard input, any number (default: a built-in list of {len(LARGE)} numbers up to 10**16, "
+        "tens of seconds of work on one core)",
     )
     primes.add_argument("--runner", choices=RUNNERS, default="process", help="how to run the checks (default process)")
     primes.add_argument(
@@ -167,12 +198,23 @@ def build_parser() -> Parser:
     primes.add_argument(
         "--start-method", type=start_method, help=f"for --runner process: {methods} (default: the platform's)"
     )
+    # The spinners' options, hidden: given here, each is refused by name (check_applies), not
+    # taken for a number.
+    for option in SPINNER_OPTIONS:
+        primes.add_argument(option, help=argparse.SUPPRESS)
     return parser
+
+
+def number_or_stdin(text: str) -> int | str:
+    return text if text == "-" else whole_up_to(LARGEST_NUMBER)(text)
 
 
 def check_applies(parser: Parser, args: argparse.Namespace) -> None:
     """Refuse an option given where it does not apply, naming the units or work that take it."""
     if args.unit == "primes":
+        for option in SPINNER_OPTIONS:
+            if getattr(args, option[2:].replace("-", "_")) is not None:
+                parser.error(f"{option}: only the spinners (thread, process, asyncio) take it, not primes")
         if args.start_method is not None and args.runner != "process":
             parser.error("--start-method: only --runner process takes it")
         if args.workers is not None and args.runner == "sequential":
@@ -188,42 +230,66 @@ def check_applies(parser: Parser, args: argparse.Namespace) -> None:
         parser.error("--delay: only --work sleep sleeps")
 
 
-def fit(message: str, columns: int) -> str:
-    """``message`` cut to leave a frame (``"| "``) and the cursor within ``columns`` columns."""
-    room = max(1, columns - 3)
+def fit(message: str, columns: int, ellipsis: str = "…") -> str:
+    """``message`` cut to leave a frame (``"| "``) and the cursor's column free within
+    ``columns`` columns: the cursor in the last column would wrap onto a new line at the next
+    write on some terminals. Too narrow for any of it: no message."""
+    room = columns - 3
     if width(message) <= room:
         return message
-    while width(message + "…") > room:
+    if room < width(ellipsis) + 1:
+        return ""
+    while width(message + ellipsis) > room:
         message = message[:-1]
-    return message + "…"
+    return message + ellipsis
+
+
+def encodable(text: str, stream: TextIO) -> bool:
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class OutputFailed(Exception):
+    """Standard output failed (its reader gone, the disk full): the work is stopped."""
 
 
 class QuietPipe:
-    """Standard output that goes quiet once its reader has gone (``spinners thread | head -c 20``).
+    """Standard output that goes quiet once writing to it fails: a pipe whose reader has gone
+    (``spinners thread | head -c 20``), a full disk (``> /dev/full``).
 
-    As the Python documentation advises for a closed pipe: the first write that finds it closed
-    sends the rest to /dev/null, so nothing fails again at exit, and the program then ends with
-    no traceback."""
+    As the Python documentation advises for a closed pipe: the first write that fails sends the
+    rest to /dev/null, so nothing fails again at exit. The error is kept, for the program to end
+    with one line (none for a closed pipe: its reader chose to go) and exit status 1."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self.closed_pipe = False
+        self.error: OSError | None = None
+        self.reader_gone = False  # seen by stop_when_the_reader_goes, before any write failed
+
+    @property
+    def closed_pipe(self) -> bool:
+        return isinstance(self.error, BrokenPipeError)
 
     def write(self, text: str) -> int:
         try:
             return self.stream.write(text)
-        except BrokenPipeError:
-            self._to_devnull()
+        except OSError as error:
+            self.to_devnull(error)
             return len(text)
 
     def flush(self) -> None:
         try:
             self.stream.flush()
-        except BrokenPipeError:
-            self._to_devnull()
+        except OSError as error:
+            self.to_devnull(error)
 
-    def _to_devnull(self) -> None:
-        self.closed_pipe = True
+    def to_devnull(self, error: OSError) -> None:
+        """Keep ``error`` (the first only) and send what comes next to /dev/null."""
+        if self.error is None:
+            self.error = error
         with contextlib.suppress(OSError, ValueError):  # a stream with no file behind it
             os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
 
@@ -231,42 +297,83 @@ class QuietPipe:
         return getattr(self.stream, name)
 
 
+def stop_when_the_reader_goes(out: QuietPipe) -> None:
+    """Stop the work as soon as a pipe's reader has gone (``spinners primes | head -1``), not at
+    the next write, which may be seconds away: ``yes | head -1`` stops at once too.
+
+    A watcher thread waits for the error the kernel reports on a pipe with no reader left, then
+    interrupts the main thread with SIGINT, so that the work stops as after a Ctrl-C, its
+    children with it, wherever it waits. The program then ends as for any closed pipe. (Only
+    for a pipe, where ``select.poll`` can tell: a terminal or a file has no reader to lose.)"""
+    try:
+        fd = out.fileno()
+        is_pipe = stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except (OSError, ValueError, AttributeError):  # a stream with no file behind it
+        return
+    if not is_pipe or not hasattr(select, "poll") or not hasattr(signal, "pthread_kill"):
+        return
+    main_thread = threading.get_ident()
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(fd, 0)  # no events asked: poll still reports the pipe's error
+        poller.poll()
+        out.reader_gone = True
+        out.to_devnull(BrokenPipeError())  # what is still buffered goes nowhere, quietly, at exit
+        signal.pthread_kill(main_thread, signal.SIGINT)
+
+    with ctrl_c_held():  # born with the ending signals held, it leaves them to the main thread,
+        threading.Thread(target=watch, name="reader watcher", daemon=True).start()  # which may hold them
+
+
 def verdict(n: int, prime: bool) -> str:
     return f"{n} is prime" if prime else f"{n} is not prime"
 
 
 class Interrupted:
-    """What :func:`interruptible` returns when a Ctrl-C stopped the supervisor."""
+    """What :func:`interruptible` returns when an ending signal stopped the supervisor."""
+
+    def __init__(self, interrupt: KeyboardInterrupt) -> None:
+        self.interrupt = interrupt
 
 
 async def interruptible(supervisor: Coroutine[Any, Any, R]) -> R | Interrupted:
-    """Run ``supervisor`` so that Ctrl-C stops it cleanly whatever the event loop is doing.
+    """Run ``supervisor`` so that Ctrl-C (or SIGTERM, SIGHUP) stops it cleanly whatever the
+    event loop is doing.
 
     When the supervisor's own code is running -- a check that never awaits holds the loop --
     the ``KeyboardInterrupt`` is raised right there, and the supervisor's ``finally`` stops the
     spinner. When the loop is waiting, or running the spinner's step, the supervisor is
     cancelled at its ``await`` instead: an interrupt inside the spinner's step would kill it
-    before it could blank its line. Either way the task ends here, returning ``Interrupted()``:
+    before it could blank its line. Either way the task ends here, returning ``Interrupted``:
     a ``KeyboardInterrupt`` left as the task's outcome would be reported by asyncio when the
     task is collected ("Task exception was never retrieved")."""
     import asyncio
 
+    from spinners.interrupts import Ended
+
     loop = asyncio.get_running_loop()
     me = asyncio.current_task()
     assert me is not None
+    came: list[KeyboardInterrupt] = []
 
-    def on_ctrl_c(signum: int, frame: object) -> None:
+    def on_signal(signum: int, frame: object) -> None:
+        interrupt = KeyboardInterrupt() if signum == signal.SIGINT else Ended(signum)
         if asyncio.current_task(loop) is me:
-            raise KeyboardInterrupt
+            raise interrupt
+        came.append(interrupt)
         loop.call_soon_threadsafe(me.cancel)
 
-    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    previous = {signum: signal.signal(signum, on_signal) for signum in ENDING}
     try:
         return await supervisor
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        return Interrupted()
+    except KeyboardInterrupt as interrupt:
+        return Interrupted(interrupt)
+    except asyncio.CancelledError:
+        return Interrupted(came[0] if came else KeyboardInterrupt())
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def run_spinner(args: argparse.Namespace, out: TextIO) -> str:
@@ -274,7 +381,12 @@ def run_spinner(args: argparse.Namespace, out: TextIO) -> str:
     delay = DELAY if args.delay is None else args.delay
     animate = args.animate == "always" or (args.animate == "auto" and out.isatty())
     columns = shutil.get_terminal_size().columns if out.isatty() else 0  # 0: not known (3.10 says so)
-    message = fit(args.message, columns) if columns > 0 else args.message
+    message = printable(args.message)
+    if columns > 0:
+        message = fit(message, columns, "…" if encodable("…", out) else "...")
+    if animate and not encodable(message, out):
+        encoding = getattr(out, "encoding", None)
+        raise BadInput(f"argument --message: cannot be written in this output's encoding ({encoding})")
     opts = {"msg": message, "interval": args.interval}
     result: int | bool
     if args.unit == "asyncio":
@@ -293,7 +405,7 @@ def run_spinner(args: argparse.Namespace, out: TextIO) -> str:
         supervised = asyncio_spinner.supervisor(coroutine, **opts, out=out) if animate else coroutine()
         outcome = asyncio.run(interruptible(supervised))
         if isinstance(outcome, Interrupted):
-            raise KeyboardInterrupt
+            raise outcome.interrupt
         result = outcome
     else:
         work = functools.partial(slow, delay) if args.work == "sleep" else functools.partial(is_prime, number)
@@ -307,51 +419,153 @@ def run_spinner(args: argparse.Namespace, out: TextIO) -> str:
             from spinners import process_spinner
 
             result = process_spinner.supervisor(work, **opts, start_method=args.start_method)
+    return answer_line(args, number, result)
+
+
+def answer_line(args: argparse.Namespace, number: int, result: object) -> str:
     return f"Answer: {result}" if args.work == "sleep" else f"Answer: {verdict(number, bool(result))}"
 
 
-def run_primes(args: argparse.Namespace, out: TextIO) -> str:
-    numbers = args.numbers or list(LARGE)
+def read_numbers(stream: TextIO) -> Iterator[int]:
+    """The whole numbers in ``stream``, separated by any white space, read a block at a time:
+    any number of them in bounded memory."""
+    rest = ""
+    while block := stream.read(1 << 16):
+        words = (rest + block).split()
+        rest = words.pop() if words and not block[-1].isspace() else ""  # it may go on in the next block
+        if len(rest) > LONGEST_WORD:  # no number is that long: refused now, not at its end
+            words.append(rest)
+            rest = ""
+        yield from whole_numbers(words)
+    yield from whole_numbers([rest] if rest else [])
+
+
+def whole_numbers(words: Iterable[str]) -> Iterator[int]:
+    whole = whole_up_to(LARGEST_NUMBER)
+    for word in words:
+        try:
+            yield whole(word)
+        except argparse.ArgumentTypeError as error:
+            raise BadInput(f"standard input: {error}") from None
+
+
+def numbers_to_check(given: Sequence[int | str], stdin: TextIO | None) -> tuple[Iterable[int], int | None]:
+    """The numbers to check and how many there are (None: not known until read): those given,
+    with standard input read where a ``-`` stands; none given, standard input when it is not a
+    terminal (as ``factor`` does), else the built-in list."""
+    if not given:
+        if stdin is None or stdin.isatty():
+            return list(LARGE), len(LARGE)
+        given = ["-"]
+    if "-" not in given:
+        return [int(n) for n in given], len(given)
+
+    def numbers() -> Iterator[int]:
+        for item in given:
+            if item == "-":
+                if stdin is not None:
+                    yield from read_numbers(stdin)
+            else:
+                yield int(item)
+
+    return numbers(), None
+
+
+def run_primes(args: argparse.Namespace, out: QuietPipe) -> str:
+    numbers, count = numbers_to_check(args.numbers, sys.stdin)
     workers = min(MOST_WORKERS, usable_cpus()) if args.workers is None else args.workers
     label = "sequentially"
     if args.runner != "sequential":
         plural = {"process": "processes", "thread": "threads"}[args.runner]
         label = f"with {workers} {args.runner if workers == 1 else plural}"
-    print(f"Checking {len(numbers)} number{'s' if len(numbers) != 1 else ''} {label}:", file=out, flush=True)
-
-    def report(result: PrimeResult) -> None:
-        print(f"{result.n:20} {'P' if result.prime else ' '} {result.elapsed:9.6f}s", file=out, flush=True)
-
+    what = "numbers from standard input" if count is None else f"{count} number{'s' if count != 1 else ''}"
+    print(f"Checking {what} {label}:", file=out, flush=True)
     t0 = time.perf_counter()
+    checked = primes = 0
     if args.runner == "sequential":
-        results = run_sequential(numbers, on_result=report)
+        results: Generator[PrimeResult, None, None] = (check(n) for n in numbers)
     else:
-        results = run_pool(numbers, workers, args.runner, args.start_method, on_result=report)
-    primes = sum(result.prime for result in results)
-    print(f"{primes} of {len(results)} prime", file=out)
+        results = pool_results(numbers, workers, args.runner, args.start_method)
+    with contextlib.closing(results):  # leaving early stops the pool's workers
+        for result in results:
+            print(f"{result.n:20} {'P' if result.prime else ' '} {result.elapsed:9.6f}s", file=out, flush=True)
+            if out.error is not None:  # its reader has gone, or the disk is full: stop the work
+                raise OutputFailed
+            checked += 1
+            primes += result.prime
+    print(f"{primes} of {checked} prime", file=out)
     return f"Total time: {time.perf_counter() - t0:.2f}s"
 
 
+def with_values_glued(argv: Sequence[str], parser: Parser) -> list[str]:
+    """``argv`` ready for argparse, which would otherwise name the wrong thing in its error:
+
+    * ``--delay -inf`` becomes ``--delay=-inf``: argparse takes a value that starts with ``-``
+      and is not a plain negative number (``-inf``, ``-1e3``, ``-x``) for an option of its own,
+      and would complain that ``--delay`` has no value rather than say what is wrong with it;
+    * an option no unit knows (``--run thread``) is refused by its name, before argparse takes
+      the word after it for a number to check."""
+    options = {option for action in _all_actions(parser) for option in action.option_strings}
+    taking = {option for action in _all_actions(parser) if action.nargs is None for option in action.option_strings}
+    glued: list[str] = []
+    for word in argv:
+        if glued and glued[-1] in taking and word.startswith("-") and word not in options:
+            glued[-1] = f"{glued[-1]}={word}"
+            continue
+        if word.startswith("--") and word != "--" and word.split("=", 1)[0] not in options:
+            parser.error(f"unrecognized option: {shown(word)}")
+        glued.append(word)
+    return glued
+
+
+def _all_actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _all_actions(sub)
+        elif action.option_strings:
+            yield action
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return its exit status (130 after a Ctrl-C, which the program's
-    entry point, :func:`spinners.__main__.run`, turns into death by SIGINT)."""
+    """Run the command line; return its exit status (130 after a Ctrl-C, 143 after SIGTERM, 129
+    after SIGHUP, which the program's entry point, :func:`spinners.__main__.run`, turns into
+    death by that signal)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(with_values_glued(sys.argv[1:] if argv is None else argv, parser))
     check_applies(parser, args)
-    # Ctrl-C raises KeyboardInterrupt even if whoever started us left SIGINT ignored.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if sys.stdout is None:  # started with its standard output closed (``spinners thread >&-``)
+        if sys.stderr is not None:
+            print("spinners: error: standard output is closed", file=sys.stderr)
+        return EXIT_FAILED
+    end_on_every_signal()
     out = QuietPipe(sys.stdout)
+    stop_when_the_reader_goes(out)
     stdout, sys.stdout = sys.stdout, cast(TextIO, out)  # the process spinner prints there too
+    answer: object = None
     try:
         try:
-            last_line = run_primes(args, sys.stdout) if args.unit == "primes" else run_spinner(args, sys.stdout)
-        except KeyboardInterrupt:  # the spinner has blanked its line on the way out
-            return EXIT_INTERRUPTED
-        except WorkerDied as error:  # one line, no traceback; the pool has stopped the others
+            last_line = run_primes(args, out) if args.unit == "primes" else run_spinner(args, cast(TextIO, out))
+        except KeyboardInterrupt as interrupt:  # the spinner has blanked its line on the way out
+            if out.reader_gone:  # (the watcher's SIGINT) quiet, as for any closed pipe
+                return EXIT_FAILED
+            return 128 + signal_of(interrupt)
+        except BadInput as error:
+            print(f"spinners: error: {error}", file=sys.stderr)
+            return 2
+        except (WorkerDied, SpinnerDied) as error:  # one line, no traceback; the pool has stopped the others
+            answer = getattr(error, "answer", None)
+            if answer is not None:
+                print(answer_line(args, PRIME if args.number is None else args.number, answer), file=out)
             print(f"spinners: error: {error}", file=sys.stderr)
             return EXIT_FAILED
-        print(last_line, file=sys.stdout)
-        sys.stdout.flush()
+        except OutputFailed:
+            last_line = ""
+        if last_line:
+            print(last_line, file=out)
+        out.flush()
     finally:
         sys.stdout = stdout
-    return EXIT_FAILED if out.closed_pipe else 0
+    if out.error is not None and not out.closed_pipe:
+        print(f"spinners: write error: {out.error.strerror or out.error}", file=sys.stderr)
+    return EXIT_FAILED if out.error is not None or out.reader_gone else 0

@@ -1,39 +1,81 @@
-"""Ctrl-C and child processes: a child leaves Ctrl-C to its parent, which stops it.
+"""How the program ends, and how its children end with it.
 
-A terminal's Ctrl-C goes to every process of the foreground job. A child that took it would
-die wherever it happened to be (printing a traceback), so children ignore it and the parent,
-which gets it as ``KeyboardInterrupt``, stops them. While a child is being started, the
-parent holds a Ctrl-C back: the child is born with it held (and then drops it), and the
-parent gets it right after -- never in the middle of ``fork`` or of the start-up
+Ctrl-C (SIGINT), ``kill`` (SIGTERM) and a closed terminal (SIGHUP) all end the program the same
+way: the main process gets them as a ``KeyboardInterrupt`` (for SIGTERM and SIGHUP, the subclass
+:class:`Ended`, which says which signal it was), cleans up, and stops its children.
+
+A terminal's signals go to every process of the foreground job. A child that took one would
+die wherever it happened to be (printing a traceback, leaving its frame on the line), so
+children ignore them and the parent stops them. While a child is being started, the parent
+holds these signals back: the child is born with them held (and then drops them), and the
+parent gets them right after -- never in the middle of ``fork`` or of the start-up
 bookkeeping, where Python can only print "Exception ignored".
 
-Anywhere else, a Ctrl-C can still land in code that Python cannot raise from: a weakref
+The helpers multiprocessing starts on the way (spawn's resource tracker, the fork server) are
+born with these signals held too, and keep them so: a hang-up sent to the whole group would
+otherwise kill the resource tracker, which ignores only SIGINT and SIGTERM, under the program.
+
+A child also watches its parent: if the parent dies without stopping it (SIGKILL, a crash),
+the child ends too, rather than drawing or computing for ever as an orphan.
+
+Anywhere else, a signal can still land in code that Python cannot raise from: a weakref
 callback, such as the one that drops an import's lock, or a ``__del__``. Python then prints
-"Exception ignored" and goes on as if there had been no Ctrl-C. The program's hook sends the
-Ctrl-C again, to arrive once that callback is over -- and, like the first, not while a child is
-being started.
+"Exception ignored" and goes on as if there had been no signal. The program's hook sends the
+signal again, to arrive once that callback is over -- and, like the first, not while a child
+is being started.
 """
 
 from __future__ import annotations
 
 import _thread
 import contextlib
+import os
 import signal
 import sys
-import threading
 from collections.abc import Iterator
+from types import FrameType
+
+# (threading and multiprocessing are imported where they are used: the program sets its hook,
+# below, before any import that takes time, so that a Ctrl-C lost in one comes again)
 
 CAN_HOLD = hasattr(signal, "pthread_sigmask")  # POSIX
+# The signals that end the program: Ctrl-C, kill's default, and the terminal hanging up.
+ENDING = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+
+
+class Ended(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where a Ctrl-C would be, so that the same clean-up runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def signal_of(interrupt: KeyboardInterrupt) -> int:
+    """The signal behind ``interrupt``: SIGINT for a plain ``KeyboardInterrupt``."""
+    return interrupt.signum if isinstance(interrupt, Ended) else int(signal.SIGINT)
+
+
+def raise_ended(signum: int, frame: FrameType | None) -> None:
+    """A signal handler: SIGTERM and SIGHUP raise :class:`Ended` in the main thread."""
+    raise Ended(signum)
+
+
+def end_on_every_signal() -> None:
+    """In the main process: each ending signal raises a ``KeyboardInterrupt`` -- even if whoever
+    started us left SIGINT ignored."""
+    for signum in ENDING:
+        signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else raise_ended)
 
 
 @contextlib.contextmanager
 def ctrl_c_held() -> Iterator[None]:
-    """Hold back SIGINT for the duration of the block; it is delivered when the block ends.
+    """Hold back the ending signals for the duration of the block; they are delivered when it ends.
 
     The signal mask is the calling thread's: this holds a terminal's Ctrl-C for a process whose
     only thread is the one starting the child, as the command line's is. (In a process with
     other threads, one of them may take the signal meanwhile.)"""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if CAN_HOLD else set()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, set(ENDING)) if CAN_HOLD else set()
     try:
         yield
     finally:
@@ -42,25 +84,51 @@ def ctrl_c_held() -> Iterator[None]:
 
 
 def leave_ctrl_c_to_the_parent() -> None:
-    """In a child: ignore SIGINT from now on, dropping one held back while it was started."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """In a child: ignore the ending signals from now on, dropping any held back while it was
+    started; and end if the parent dies without stopping us."""
+    for signum in ENDING:
+        signal.signal(signum, signal.SIG_IGN)
     if CAN_HOLD:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, set(ENDING))
+    end_with_the_parent()
+
+
+def end_with_the_parent() -> None:
+    """In a child process: a watcher thread ends this process when its parent dies, however it
+    dies. The parent's sentinel, which multiprocessing gives every child (fork, spawn and
+    forkserver alike), becomes ready when the parent is gone. (Linux's ``PR_SET_PDEATHSIG``
+    would not do under forkserver: a child's parent there is the fork server.)"""
+    import multiprocessing.connection
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(1)  # nothing to clean up that the parent would still want
+
+    threading.Thread(target=watch, name="parent watcher", daemon=True).start()
 
 
 def resend_lost_ctrl_c(unraisable: sys.UnraisableHookArgs) -> None:
-    """A ``sys.unraisablehook`` for the program: a ``KeyboardInterrupt`` that Python could only
-    print is sent again as SIGINT, from a thread of its own so that it arrives after the
-    callback it landed in; anything else is printed as Python prints it."""
+    """A ``sys.unraisablehook`` for the program: a ``KeyboardInterrupt`` (or :class:`Ended`) that
+    Python could only print is sent again as its signal, from a thread of its own so that it
+    arrives after the callback it landed in; anything else is printed as Python prints it."""
     if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        signum = unraisable.exc_value.signum if isinstance(unraisable.exc_value, Ended) else signal.SIGINT
         if CAN_HOLD:
+            import threading  # (already imported by then: the command line imports it)
+
             # POSIX: to the main thread, which takes it even in a system call, and which may be
-            # holding Ctrl-C back by then (``ctrl_c_held``). Sent to the process, it would go to
+            # holding signals back by then (``ctrl_c_held``). Sent to the process, it would go to
             # the sending thread, and the main thread would raise it in the middle of a start.
             main = threading.main_thread().ident
             assert main is not None  # (it is running: it started the program)
-            _thread.start_new_thread(signal.pthread_kill, (main, signal.SIGINT))
+            _thread.start_new_thread(signal.pthread_kill, (main, signum))
         else:
-            _thread.start_new_thread(signal.raise_signal, (signal.SIGINT,))
+            _thread.start_new_thread(signal.raise_signal, (signum,))
     else:
         sys.__unraisablehook__(unraisable)

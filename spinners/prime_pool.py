@@ -8,11 +8,12 @@ empty, which would lose the answers of a worker still busy with its last number.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import NamedTuple, Protocol
@@ -84,7 +85,8 @@ def worker(jobs: Channel, results: Channel, checker: Callable[[int], PrimeResult
 
 
 def process_worker(jobs: Channel, results: Channel, checker: Callable[[int], PrimeResult] = check) -> None:
-    """A worker process: Ctrl-C is the main process's to handle -- it stops the workers."""
+    """A worker process: Ctrl-C, SIGTERM and SIGHUP are the main process's to handle -- it stops
+    the workers; and a worker whose main process has died ends too."""
     leave_ctrl_c_to_the_parent()
     worker(jobs, results, checker)
 
@@ -102,15 +104,10 @@ class WorkerDied(RuntimeError):
     """A worker process ended without signing off: its share of the work is lost."""
 
 
-def collect(
-    results: Channel,
-    units: Sequence[threading.Thread] | Sequence[BaseProcess],
-    on_result: Callable[[PrimeResult], object] | None = None,
-) -> list[PrimeResult]:
-    """Gather results until every one of ``units`` has signed off, handing each to ``on_result``
-    as it arrives. Worker processes are watched too: one that ends without signing off (killed,
-    crashed) raises ``WorkerDied`` at once, rather than leaving us waiting for ever."""
-    found: list[PrimeResult] = []
+def arrivals(results: Channel, units: Sequence[threading.Thread] | Sequence[BaseProcess]) -> Iterator[PrimeResult]:
+    """Yield results as they arrive until every one of ``units`` has signed off. Worker
+    processes are watched too: one that ends without signing off (killed, crashed) raises
+    ``WorkerDied`` at once, rather than leaving us waiting for ever."""
     signed_off = 0
     watching = [unit for unit in units if isinstance(unit, BaseProcess)]
     died: list[BaseProcess] = []
@@ -140,9 +137,21 @@ def collect(
         if result.n == 0:
             signed_off += 1
         else:
-            found.append(result)
-            if on_result is not None:
-                on_result(result)
+            yield result
+
+
+def collect(
+    results: Channel,
+    units: Sequence[threading.Thread] | Sequence[BaseProcess],
+    on_result: Callable[[PrimeResult], object] | None = None,
+) -> list[PrimeResult]:
+    """Gather results until every one of ``units`` has signed off, handing each to ``on_result``
+    as it arrives (see :func:`arrivals`)."""
+    found = []
+    for result in arrivals(results, units):
+        found.append(result)
+        if on_result is not None:
+            on_result(result)
     return found
 
 
@@ -158,20 +167,52 @@ def run_sequential(
     return found
 
 
-def run_pool(
+# Jobs a worker may have waiting for it. The jobs are fed as results come back, so that few are
+# ever in the pipes: put all at once, a few thousand fill the job pipe while the workers fill
+# the result pipe, and both sides wait for ever on each other (ProcessPoolExecutor feeds its
+# jobs from a thread for the same reason). Two keep a worker busy while its next result travels,
+# and 64 workers' worth (128 numbers, about 3 KB) fit the smallest pipe Linux gives (4 KB).
+WAITING_PER_WORKER = 2
+
+
+class Feeder:
+    """Puts ``numbers`` on ``jobs`` a few at a time, then one ``0`` sentinel per worker."""
+
+    def __init__(self, numbers: Iterable[int], jobs: Channel, workers: int) -> None:
+        self.numbers = iter(numbers)
+        self.jobs = jobs
+        self.workers = workers
+        self.finished = False
+
+    def put(self, count: int) -> None:
+        for _ in range(count):
+            if self.finished:
+                return
+            n = next(self.numbers, None)
+            if n is None:
+                self.finished = True
+                for _ in range(self.workers):
+                    self.jobs.put(0)
+            else:
+                self.jobs.put(n)
+
+
+def pool_results(
     numbers: Iterable[int],
     workers: int,
     runner: str = "process",
     start_method: str | None = None,
     checker: Callable[[int], PrimeResult] = check,
-    on_result: Callable[[PrimeResult], object] | None = None,
-) -> list[PrimeResult]:
+) -> Generator[PrimeResult, None, None]:
     """Check ``numbers`` with ``workers`` processes (``runner="process"``) or threads (``"thread"``),
-    handing each result to ``on_result`` as it arrives."""
+    yielding each result as it arrives. Any number of numbers, even endless, in bounded memory:
+    they are taken from ``numbers`` as the workers need them. Leaving early (an error, Ctrl-C,
+    ``close()``) stops the worker processes."""
     if runner == "process":
         context = multiprocessing.get_context(start_method)
-        jobs: Channel = context.SimpleQueue()
-        results: Channel = context.SimpleQueue()
+        with ctrl_c_held():  # a helper this starts (spawn's resource tracker) is born with them held too
+            jobs: Channel = context.SimpleQueue()
+            results: Channel = context.SimpleQueue()
         units: list[threading.Thread] | list[BaseProcess] = [
             context.Process(target=process_worker, args=(jobs, results, checker))  # type: ignore[attr-defined]
             for _ in range(workers)
@@ -185,18 +226,39 @@ def run_pool(
         for unit in units:
             with ctrl_c_held():  # a Ctrl-C comes after this start, not inside it
                 unit.start()
-        for n in numbers:
-            jobs.put(n)
-        for _ in units:
-            jobs.put(0)
-        found = collect(results, units, on_result)
-    except BaseException:  # Ctrl-C, a dead worker: stop the worker processes rather than wait for them
+        feeder = Feeder(numbers, jobs, workers)
+        feeder.put(WAITING_PER_WORKER * workers)
+        for result in arrivals(results, units):
+            feeder.put(1)  # one out, one in
+            yield result
+    except BaseException:  # Ctrl-C, a dead worker, a reader gone, close(): stop the workers
         alive = [unit for unit in units if isinstance(unit, BaseProcess) and unit.is_alive()]
         for unit in alive:  # all at once: one by one, each would wait its turn for a CPU to die on
-            unit.terminate()
+            unit.kill()  # (SIGKILL: workers leave SIGTERM, like Ctrl-C, to us)
         for unit in alive:
             unit.join()
-        raise  # (threads cannot be stopped from outside; they are daemons and die with us)
+        if runner == "thread":  # threads cannot be stopped from outside: each ends at its sentinel,
+            for _ in units:  # after its job in hand (and as daemons, they die with the program)
+                jobs.put(0)
+        raise
     for unit in units:
         unit.join()
+
+
+def run_pool(
+    numbers: Iterable[int],
+    workers: int,
+    runner: str = "process",
+    start_method: str | None = None,
+    checker: Callable[[int], PrimeResult] = check,
+    on_result: Callable[[PrimeResult], object] | None = None,
+) -> list[PrimeResult]:
+    """Check ``numbers`` with ``workers`` processes (``runner="process"``) or threads (``"thread"``),
+    handing each result to ``on_result`` as it arrives; all the results, as a list."""
+    found = []
+    with contextlib.closing(pool_results(numbers, workers, runner, start_method, checker)) as arriving:
+        for result in arriving:
+            found.append(result)
+            if on_result is not None:
+                on_result(result)
     return found

@@ -5,11 +5,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable
 from multiprocessing import synchronize
 from typing import TypeVar
 
-from spinners.animation import INTERVAL, MESSAGE, spin
+from spinners.animation import FRAMES, INTERVAL, MESSAGE, SpinnerDied, blank, spin
 from spinners.interrupts import ctrl_c_held, leave_ctrl_c_to_the_parent
 
 R = TypeVar("R")
@@ -18,12 +19,13 @@ R = TypeVar("R")
 def spin_in_child(msg: str, done: synchronize.Event, interval: float) -> None:
     """The child's target: leave Ctrl-C to the parent, which stops us through ``done``.
 
-    If our standard output is a pipe whose reader has gone (``spinners process | head -c 20``),
-    stop drawing quietly: the parent decides how the program ends."""
+    If our standard output fails -- a pipe whose reader has gone (``spinners process | head -c
+    20``), a full disk -- stop drawing quietly: the parent, whose writes fail too, decides how
+    the program ends."""
     leave_ctrl_c_to_the_parent()
     try:
         spin(msg, done, interval, sys.stdout)
-    except BrokenPipeError:
+    except OSError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
 
 
@@ -36,18 +38,27 @@ def supervisor(
     """Show the spinner process, start it, run ``work``, then signal it to stop and wait for it.
 
     ``start_method`` is ``"fork"``, ``"spawn"`` or ``"forkserver"``; None means the platform's default.
-    The child writes to the standard output it inherited.
+    The child writes to the standard output it inherited. A child that ended with an error or
+    was killed raises ``SpinnerDied`` with the answer.
     """
     context = multiprocessing.get_context(start_method)
-    done = context.Event()
+    with ctrl_c_held():  # a helper this starts (spawn's resource tracker) is born with them held too
+        done = context.Event()
     # typeshed types get_context(str) as BaseContext; every concrete context has .Process
     spinner = context.Process(target=spin_in_child, args=(msg, done, interval))  # type: ignore[attr-defined]
     print(f"spinner object: {spinner}", flush=True)
     try:  # started inside: a Ctrl-C right after start() must still stop it
         with ctrl_c_held():  # ... and one during start() comes right after it
             spinner.start()
-        return work()
+        answer = work()
     finally:  # also on Ctrl-C: the child blanks its line and exits, leaving no orphan
-        done.set()
+        # (set from a thread of its own: setting a multiprocessing event waits until each process
+        # waiting on it has woken, which a child killed in its wait never does)
+        with ctrl_c_held():  # (and born with the ending signals held, like any thread of ours)
+            threading.Thread(target=done.set, name="stop the spinner", daemon=True).start()
         if spinner.is_alive():
-            spinner.join()
+            spinner.join()  # it ends, however it ends
+    if spinner.exitcode != 0:
+        blank(f"{FRAMES[0]} {msg}", sys.stdout)  # in its place: its last frame may still show
+        raise SpinnerDied(f"its process ended with exit code {spinner.exitcode}", answer)
+    return answer

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from threading import Event, Thread
 from typing import TextIO, TypeVar
 
-from spinners.animation import INTERVAL, MESSAGE, spin
+from spinners.animation import FRAMES, INTERVAL, MESSAGE, SpinnerDied, blank, spin
 
 R = TypeVar("R")
 
@@ -18,15 +18,22 @@ def supervisor(
     interval: float = INTERVAL,
     out: TextIO | None = None,
 ) -> R:
-    """Show the spinner thread, start it, run ``work``, then signal it to stop and wait for it."""
+    """Show the spinner thread, start it, run ``work``, then signal it to stop and wait for it.
+
+    A spinner that ended before it was told to (it crashed) raises ``SpinnerDied`` with the answer."""
     stream = sys.stdout if out is None else out
     done = Event()
     spinner = Thread(target=spin, args=(msg, done, interval, stream))
     print(f"spinner object: {spinner}", file=stream, flush=True)
     try:  # started inside: a Ctrl-C right after start() must still stop it
         spinner.start()
-        return work()
+        answer = work()
+        crashed = not spinner.is_alive()  # it only ends once told to
     finally:  # also on Ctrl-C: the spinner blanks its line before we leave
         done.set()
         if spinner.is_alive():
             spinner.join()
+    if crashed:
+        blank(f"{FRAMES[0]} {msg}", stream)  # in its place: its last frame may still show
+        raise SpinnerDied("its thread ended with an error", answer)
+    return answer

@@ -19,7 +19,9 @@ from tests.support.platforms import require
 from tests.support.processes import children_of
 from tests.support.waiting import PATIENCE
 
-SIGNALS = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGCHLD] if hasattr(signal, "SIGCHLD") else [])
+SIGNALS = [signal.SIGINT, signal.SIGTERM] + [
+    getattr(signal, name) for name in ("SIGHUP", "SIGCHLD") if hasattr(signal, name)
+]
 
 
 def _helper_processes() -> set[int]:

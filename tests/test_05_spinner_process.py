@@ -163,7 +163,7 @@ def test_the_two_supervisors_differ_only_in_unit_and_event(evidence):
     event factory; the two share their basic API, and multiprocessing offers much more."""
     thread_src = inspect.getsource(thread_spinner.supervisor)
     process_src = inspect.getsource(process_spinner.supervisor)
-    for line in ("spinner.start()", "return work()", "done.set()", "spinner.join()"):
+    for line in ("spinner.start()", "answer = work()", "done.set", "spinner.join()"):
         assert line in thread_src and line in process_src
     assert "Thread(" in thread_src and "Event()" in thread_src
     assert ".Process(" in process_src and ".Event()" in process_src

@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import io
+import itertools
 import multiprocessing
 import os
 import queue
@@ -18,6 +20,7 @@ import sys
 import threading
 import time
 import types
+from collections.abc import Iterator
 from typing import cast
 
 import psutil
@@ -26,9 +29,9 @@ import pytest
 
 from spinners.__main__ import run as entry_point
 from spinners.animation import width
-from spinners.cli import QuietPipe, fit, main, usable_cpus
+from spinners.cli import BadInput, QuietPipe, fit, main, usable_cpus
 from spinners.interrupts import ctrl_c_held, leave_ctrl_c_to_the_parent, resend_lost_ctrl_c
-from spinners.prime_pool import Channel, PrimeResult, WorkerDied, check, collect, run_pool
+from spinners.prime_pool import LARGE, Channel, PrimeResult, WorkerDied, check, collect, pool_results, run_pool
 from tests.support.cpu import OWN_CHILDREN
 from tests.support.frames import frames_in
 from tests.support.platforms import START_METHODS, needs
@@ -76,6 +79,88 @@ def test_the_pool_refuses_more_workers_than_its_documented_bound(spinners_main):
     assert refused.returncode == 2
     assert "--workers: must be from 1 to 64, got '100000'" in refused.stderr
     assert "at most 64" in spinners_main("primes", "--help").stdout
+
+
+def test_the_pool_takes_thousands_of_numbers_from_a_pipe():
+    """``seq 2 20001 | spinners primes``: 20,000 numbers, 2,262 of them prime, with 2 workers and
+    with 64. Put on the job queue all at once, some 3,900 numbers filled the pipes both ways and
+    the pool waited for ever on its own workers."""
+    numbers = "\n".join(map(str, range(2, 20_002))) + "\n"
+    for workers in ("2", "64"):
+        result = subprocess.run(
+            spinners_command("primes", "--workers", workers),
+            input=numbers.encode(),
+            capture_output=True,
+            cwd=ROOT,
+            timeout=PATIENCE,
+            check=False,
+        )
+        lines = result.stdout.decode().splitlines()
+        assert (result.returncode, result.stderr) == (0, b"")
+        assert lines[0] == f"Checking numbers from standard input with {workers} processes:"
+        assert lines[-2] == "2262 of 20000 prime"
+
+
+def test_the_pool_takes_numbers_as_its_workers_need_them():
+    """Any number of numbers in bounded memory, even endless: the pool takes from them only as
+    results come back, two per worker ahead at most. Fed by a counter without end, it has drawn
+    no more than that ahead at every one of 5,000 results (with threads here: the feeding is the
+    same code for processes)."""
+    drawn = 0
+
+    def counting() -> Iterator[int]:
+        nonlocal drawn
+        for n in itertools.count(2):
+            drawn += 1
+            yield n
+
+    ahead = []
+    with contextlib.closing(pool_results(counting(), 3, "thread")) as results:
+        for got, _ in enumerate(itertools.islice(results, 5_000), start=1):
+            ahead.append(drawn - got)
+    assert max(ahead) <= 2 * 3 and len(ahead) == 5_000
+
+
+def test_numbers_are_read_from_standard_input_a_block_at_a_time():
+    """200,000 numbers on one line (3 MB) are read 64 KiB at a time, and a number cut in two by a
+    block's end is read whole: the numbers read are those written."""
+    words = [str(n) for n in range(10**14, 10**14 + 200_000)]
+
+    class Reads(io.StringIO):
+        longest = 0
+
+        def read(self, size: int | None = -1) -> str:
+            Reads.longest = max(Reads.longest, size if size is not None and size >= 0 else 1 << 62)
+            return super().read(size)
+
+    from spinners.cli import read_numbers
+
+    assert list(read_numbers(Reads(" ".join(words)))) == [int(word) for word in words]
+    assert Reads.longest == 1 << 16
+    with pytest.raises(BadInput, match="standard input: not a whole number: 'x'"):
+        list(read_numbers(io.StringIO("7 11 x 13")))
+    with pytest.raises(BadInput, match="digits"):  # a word too long for a number ends the reading at once
+        list(read_numbers(io.StringIO("9" * 200_000)))
+
+
+def test_numbers_come_from_standard_input_when_asked_or_piped(spinners_main, monkeypatch):
+    """``-`` reads standard input, among other numbers too; none given, a pipe is read (as
+    ``factor`` does) and a terminal is not: there, the built-in list."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO("7 9\n11"))
+    out = spinners_main("primes", "--runner", "sequential", "2", "-", "4").stdout
+    assert [line.split()[0] for line in out.splitlines()[1:-2]] == ["2", "7", "9", "11", "4"]
+    assert out.startswith("Checking numbers from standard input sequentially:") and "3 of 5 prime" in out
+    monkeypatch.setattr(sys, "stdin", io.StringIO("13"))
+    assert "1 of 1 prime" in spinners_main("primes", "--runner", "sequential").stdout
+    from spinners.cli import numbers_to_check
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert numbers_to_check([], Terminal("13")) == (list(LARGE), len(LARGE))
+    assert numbers_to_check([], None) == (list(LARGE), len(LARGE))  # standard input closed
+    assert "built-in list of 11 numbers" in spinners_main("primes", "--help").stdout
 
 
 @pytest.mark.parametrize("after", [0.0, 0.05, 0.15, 0.4])
@@ -207,6 +292,14 @@ def test_a_worker_killed_mid_run_ends_the_command_with_one_line(evidence):
         (["thread", "--work", "prime", "--number", "9" * 5001], "got a number of 5001 digits"),
         (["thread", "--work", "prime", "--number", "x" * 5001], "not a whole number: 'xxxxxxxxxxxxxxxxxxxx'..."),
         (["primes", str(10**20 + 1)], "must be from 1 to 100_000_000_000_000_000_000"),
+        # a value that starts with "-" is still the option's value, and judged as one
+        (["thread", "--delay", "-inf"], "--delay: must be from 0 to 1000000000 seconds, got '-inf'"),
+        (["thread", "--delay", "-1e3"], "--delay: must be from 0 to 1000000000 seconds, got '-1e3'"),
+        (["asyncio", "--work", "nap", "--nap-every", "-x"], "--nap-every: not a whole number: '-x'"),
+        # only ASCII digits: float() and int() would take other scripts' digits (full-width ones here)
+        (["thread", "--delay", "\uff14"], "--delay: not a number: '\uff14'"),
+        (["thread", "--work", "prime", "--number", "\uff14\uff12"], "--number: not a whole number: '\uff14\uff12'"),
+        (["primes", "\uff14\uff12"], "numbers: not a whole number: '\uff14\uff12'"),
     ],
 )
 def test_values_past_what_the_platform_takes_are_refused_in_one_short_line(args, complaint, capsys):
@@ -261,8 +354,9 @@ def _after_the_reader_goes(args: list[str], marker: bytes) -> tuple[int | None, 
 
 
 def test_ctrl_c_with_the_pipes_reader_gone_too_is_quiet():
-    """Ctrl-C on ``spinners thread | cat`` ends ``cat`` too: the spinner's last write finds the
-    pipe closed. Still no traceback, from any thread."""
+    """Ctrl-C on ``spinners thread | cat`` ends ``cat`` too: the program's reader goes at the
+    moment its Ctrl-C comes. Whichever it acts on first -- death by SIGINT, or exit status 1 for
+    the reader gone -- it ends at once and quietly, with no traceback from any thread."""
     with cli_in_own_session("thread", "--delay", "30", "--interval", "0.02", "--animate", "always") as child:
         assert child.stdout is not None and child.stderr is not None
         read_until(child.stdout, b"thinking!", "a frame")
@@ -271,7 +365,7 @@ def test_ctrl_c_with_the_pipes_reader_gone_too_is_quiet():
         os.killpg(child.pid, signal.SIGINT)
         err = child.stderr.read()
         child.wait(PATIENCE)
-    assert child.returncode == -signal.SIGINT
+    assert child.returncode in (-signal.SIGINT, 1)
     assert err == b"", err.decode()
 
 
@@ -323,6 +417,39 @@ def test_a_message_longer_than_the_terminal_is_cut_to_fit_on_one_line():
     # a frame that wrapped would have left its first line behind: the blanking clears one line
     assert not any("xxx" in line for line in screen), screen
     assert width(fit("x" * 100, 40)) <= 37 and fit("short", 40) == "short"
+
+
+def test_the_frame_leaves_the_cursors_column_free_on_a_narrow_terminal():
+    """Frame, space and message end before the last column, so that the cursor never lands in
+    it: there, the next write would wrap onto a new line on some terminals. Three columns take
+    the frame and nothing of the message."""
+    for columns in range(3, 40):
+        assert width(f"| {fit('thinking!', columns)}") <= columns - 1, columns
+    assert fit("thinking!", 3) == "" and fit("thinking!", 12) == "thinking!"
+    code, _, received = on_terminal("thread", "--delay", "0.2", "--interval", "0.05", columns=3)
+    frames = [frame for frame in received.decode().split("\r") if frame.strip(" ") in tuple("\\|/-")]
+    assert code == 0 and frames and all(width(frame) <= 2 for frame in frames), received
+
+
+def test_control_characters_in_the_message_are_shown_escaped(spinners_main):
+    """A newline or an escape sequence in ``--message``, written raw, would break the redraw or
+    leave the terminal red: they are shown as Python writes them in a string."""
+    out = spinners_main("thread", "--delay", "0", "--message", "a\nb\x1b[31mred", "--animate", "always").stdout
+    assert " a\\nb\\x1b[31mred\r" in out
+    assert "\x1b" not in out and out.count("\n") == 2  # the spinner's line, the answer's
+
+
+def test_a_message_the_output_cannot_encode_is_refused_before_the_spinner_starts(monkeypatch, capsys):
+    """With an ASCII-only output, a spinner drawing "café" would die at its first frame; the
+    command refuses it at once, exit status 2, one line."""
+    ascii_out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    monkeypatch.setattr(sys, "stdout", ascii_out)
+    code = main(["thread", "--delay", "0", "--message", "café", "--animate", "always"])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "spinners: error: argument --message: cannot be written in this output's encoding (ascii)\n"
+    )
+    assert main(["thread", "--delay", "0", "--message", "cafe", "--animate", "always"]) == 0  # control
 
 
 def test_a_terminal_that_does_not_say_its_width_gets_the_whole_message():
@@ -396,6 +523,13 @@ def test_ctrl_c_stops_a_shell_loop_of_spinners():
         (["primes", "--runner", "sequential", "--workers", "2"], "--workers: --runner sequential has no workers"),
         (["thread", "--start-method", "fork"], "--start-method: the thread spinner has no child to start"),
         (["asyncio", "--start-method", "spawn"], "--start-method: the asyncio spinner has no child to start"),
+        # primes names a spinner's option rather than taking its value for a number
+        (["primes", "--animate", "never", "7"], "--animate: only the spinners (thread, process, asyncio) take it"),
+        (["primes", "--delay", "1", "7"], "--delay: only the spinners (thread, process, asyncio) take it"),
+        # whole names only: argparse would otherwise take a prefix for the option it starts
+        (["primes", "--work", "7"], "--work: only the spinners (thread, process, asyncio) take it"),
+        (["thread", "--del", "0.1"], "unrecognized option: '--del'"),
+        (["primes", "--run", "thread", "7"], "unrecognized option: '--run'"),
     ],
 )
 def test_an_option_that_does_not_apply_is_refused_by_name(args, complaint, capsys):
@@ -525,6 +659,7 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 from spinners.interrupts import ctrl_c_held, resend_lost_ctrl_c
 class Lost:  # what Python hands the hook for a Ctrl-C it could only print
     exc_type = KeyboardInterrupt
+    exc_value = KeyboardInterrupt()
 try:
     resend_lost_ctrl_c(Lost())  # lost in an import's callback, say; then a worker is started:
     with ctrl_c_held():

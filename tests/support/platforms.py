@@ -56,6 +56,7 @@ CAPABILITIES: dict[str, Callable[[], bool]] = {
     "forkserver": _start_method("forkserver"),
     # pinning a process to CPUs (Linux; not macOS or Windows)
     "cpu affinity": lambda: hasattr(os, "sched_setaffinity") and hasattr(os, "sched_getaffinity"),
+    "a full device (/dev/full)": lambda: os.path.exists("/dev/full"),
     # the C library's own symbols through ctypes (``CDLL(None)``: usleep, pthread_create)
     "the C library through ctypes": lambda: os.name == "posix",
     # the OS's thread IDs, as psutil lists them, are the IDs ``threading`` reports (not on macOS)

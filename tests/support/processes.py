@@ -122,13 +122,13 @@ def computing(pid: int) -> bool:
         return False
 
 
-def computing_below(pid: int) -> list[int]:
-    """The worker processes under ``pid`` that are computing now, wherever the start method puts
-    them: under forkserver (Linux's default from 3.14) they are the fork server's children, not
-    the program's. multiprocessing's helpers are left out -- the resource tracker, and the fork
-    server (a child of the program whose command line names it; its own children, forked from
-    it, show the same command line) -- since both compute too while they start."""
-    workers = []
+def children_below(pid: int) -> list[int]:
+    """The processes the program under ``pid`` started to work for it -- a spinner, the pool's
+    workers -- wherever the start method puts them: under forkserver (Linux's default from 3.14)
+    they are the fork server's children, not the program's. multiprocessing's helpers are left
+    out: the resource tracker, and the fork server (a child of the program whose command line
+    names it; its own children, forked from it, show the same command line)."""
+    found = []
     try:
         below = psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
@@ -137,9 +137,14 @@ def computing_below(pid: int) -> list[int]:
         with contextlib.suppress(psutil.NoSuchProcess):
             command = " ".join(process.cmdline())
             helper = "resource_tracker" in command or ("forkserver" in command and process.ppid() == pid)
-            if not helper and computing(process.pid):
-                workers.append(process.pid)
-    return workers
+            if not helper and _alive(process):
+                found.append(process.pid)
+    return found
+
+
+def computing_below(pid: int) -> list[int]:
+    """The workers under ``pid`` (:func:`children_below`) that are computing now."""
+    return [child for child in children_below(pid) if computing(child)]
 
 
 def wait_for_its_sleep(pid: int) -> None:

@@ -1,0 +1,225 @@
+"""Every way the program can end, and what it leaves: a signal to it or to its whole group, a
+killed parent or child, a full disk, a closed standard output, a reader that goes away, and a
+Ctrl-C in its first milliseconds. Nothing of the run may outlive it.
+
+(Ctrl-C itself, mid-run, is in test_00_package and test_11_command_line. The start method is
+the platform's here; tox's spawn and forkserver environments run the same tests under theirs.)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+
+import pytest
+
+from tests.support.platforms import needs
+from tests.support.primes import prime_taking
+from tests.support.processes import (
+    BUFFERED_ENV,
+    ROOT,
+    children_below,
+    cli_in_own_session,
+    computing_below,
+    ended,
+    python,
+    read_until,
+    spinners_command,
+)
+from tests.support.waiting import PATIENCE, timed, wait_until
+
+# the package's own tests, not the chapter's claims: `python -m spec.run --package`
+pytestmark = pytest.mark.package
+
+BLANK = b"\r" + b" " * len("| thinking!") + b"\r"
+SPINNING = ["--delay", "30", "--interval", "0.02", "--animate", "always"]
+
+
+def _a_minute_of_checks() -> list[str]:
+    """Numbers for two workers to check for a minute or more: far longer than any ending may take."""
+    return [str(prime_taking(1.2))] * 100
+
+
+PROGRAMS = {
+    "process spinner": lambda: ["process", *SPINNING],
+    "asyncio spinner": lambda: ["asyncio", *SPINNING],
+    "thread spinner": lambda: ["thread", *SPINNING],
+    "pool": lambda: ["primes", "--workers", "2", *_a_minute_of_checks()],
+}
+
+
+def _under_way(child: subprocess.Popen[bytes], program: str) -> bytes:
+    """Wait until the program is at its work -- a frame drawn, or both workers computing -- and
+    return what it has written so far."""
+    assert child.stdout is not None
+    if program == "pool":
+        seen = read_until(child.stdout, b"processes:\n", "the header")
+        wait_until(lambda: len(computing_below(child.pid)) == 2, "the workers to compute")
+        return seen
+    return read_until(child.stdout, b"thinking!", "a frame")
+
+
+# --- 1. SIGTERM and SIGHUP: as Ctrl-C ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "program, signum, whole_group",
+    [
+        ("process spinner", signal.SIGTERM, False),
+        ("process spinner", signal.SIGTERM, True),
+        ("process spinner", signal.SIGHUP, False),
+        ("process spinner", signal.SIGHUP, True),
+        ("pool", signal.SIGTERM, False),
+        ("pool", signal.SIGTERM, True),
+        ("pool", signal.SIGHUP, False),
+        ("pool", signal.SIGHUP, True),
+        ("asyncio spinner", signal.SIGTERM, False),
+        ("thread spinner", signal.SIGHUP, False),
+    ],
+    ids=lambda value: value.name if isinstance(value, signal.Signals) else str(value),
+)
+@needs("POSIX signals", "job control")
+def test_sigterm_and_sighup_end_the_program_as_ctrl_c_does(program, signum, whole_group):
+    """``kill PID`` (SIGTERM) and a terminal that hangs up (SIGHUP) end the program as Ctrl-C
+    does: the spinner's line blanked, every child stopped, no traceback, and death by that very
+    signal (a shell reports 143 or 129). Sent to the main process alone, it stops its children
+    itself; sent to the whole group, the children leave it to the main process too."""
+    with cli_in_own_session(*PROGRAMS[program]()) as child:
+        seen = _under_way(child, program)
+        if whole_group:
+            os.killpg(child.pid, signum)
+        else:
+            child.send_signal(signum)
+        out, err = child.communicate(timeout=PATIENCE)
+    assert child.returncode == -signum, err.decode()
+    assert err == b"", err.decode()
+    if program != "pool":
+        assert (seen + out).endswith(BLANK), "the line is left blank"
+
+
+# --- 2. SIGKILL: nothing can clean up, yet nothing is left --------------------------------------
+
+
+@pytest.mark.parametrize("program", ["process spinner", "pool"])
+@needs("POSIX signals", "job control")
+def test_children_end_when_the_main_process_is_killed(program):
+    """SIGKILL gives the main process no chance to stop its children. Each child watches it and
+    ends when it is gone, rather than draw or compute for ever as an orphan (under fork, spawn
+    and forkserver alike: each child's parent sentinel)."""
+    with cli_in_own_session(*PROGRAMS[program]()) as child:
+        _under_way(child, program)
+        below = children_below(child.pid)
+        assert len(below) == (1 if program == "process spinner" else 2), below
+        child.kill()
+        child.wait(PATIENCE)
+        _, took = timed(lambda: wait_until(lambda: all(map(ended, below)), "the children to end"))
+    # (leaving the session also waits for every process of it, multiprocessing's helpers too)
+    assert took < PATIENCE / 2
+
+
+@needs("POSIX signals", "job control")
+def test_a_killed_spinner_child_leaves_the_answer_and_one_line():
+    """SIGKILL to the spinner's child process mid-run: the work's answer still comes, on a blank
+    line, then one line saying the spinner died, and exit status 1. (A child killed while it
+    waited on the event made the parent wait for ever inside ``done.set()``: setting a
+    multiprocessing event waits for each waiter to wake.)"""
+    with cli_in_own_session("process", "--delay", "2", "--interval", "0.02", "--animate", "always") as child:
+        seen = _under_way(child, "process spinner")
+        [spinner] = children_below(child.pid)
+        os.kill(spinner, signal.SIGKILL)
+        out, err = child.communicate(timeout=PATIENCE)
+    assert child.returncode == 1, err.decode()
+    assert (seen + out).endswith(BLANK + b"Answer: 42\n")
+    assert err == b"spinners: error: the spinner died: its process ended with exit code -9\n"
+
+
+# --- 3. Standard output: full, closed, or its reader gone ----------------------------------------
+
+
+UNITS = [
+    ["thread", "--delay", "0.1", "--animate", "always"],
+    ["process", "--delay", "0.1", "--animate", "always"],
+    ["asyncio", "--delay", "0.1", "--animate", "always"],
+    ["primes", "--workers", "2", "7", "11"],
+]
+UNIT_IDS = ["thread", "process", "asyncio", "primes"]
+
+
+@pytest.mark.parametrize("args", UNITS, ids=UNIT_IDS)
+@needs("a full device (/dev/full)")
+def test_a_full_disk_ends_the_program_with_one_line(args):
+    """``spinners ... > /dev/full``: every write fails with "No space left on device". One line
+    says so, no traceback, exit status 1."""
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            spinners_command(*args), stdout=full, stderr=subprocess.PIPE, cwd=ROOT, env=BUFFERED_ENV, timeout=PATIENCE
+        )
+    assert (result.returncode, result.stderr) == (1, b"spinners: write error: No space left on device\n")
+
+
+@pytest.mark.parametrize("args", UNITS, ids=UNIT_IDS)
+@needs("a POSIX shell")
+def test_a_closed_standard_output_ends_the_program_with_one_line(args):
+    """``spinners ... >&-``: started with no standard output at all. One line says so, exit
+    status 1. Control: the same command, its output kept, succeeds."""
+    closed = subprocess.run(
+        ["sh", "-c", 'exec "$@" >&-', "sh", *spinners_command(*args)],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=PATIENCE,
+    )
+    assert (closed.returncode, closed.stderr) == (1, b"spinners: error: standard output is closed\n")
+    kept = python(*spinners_command(*args)[1:], timeout=PATIENCE)
+    assert kept.returncode == 0, kept.stderr
+
+
+@needs("POSIX signals", "job control")
+def test_the_pool_stops_as_soon_as_its_reader_goes():
+    """``spinners primes | head -1``: once the pipe's reader has gone, the workers are stopped at
+    once, as ``yes | head -1`` stops -- not when the next result finds the pipe closed, nor
+    after the minute of checks that remains. Quietly, exit status 1."""
+    with cli_in_own_session(*PROGRAMS["pool"]()) as child:
+        assert child.stdout is not None and child.stderr is not None
+        _under_way(child, "pool")
+        workers = children_below(child.pid)
+        child.stdout.close()
+        code, took = timed(lambda: child.wait(PATIENCE))
+        err = child.stderr.read()
+    assert code == 1 and err == b"", err.decode()
+    assert all(map(ended, workers))
+    # each check takes 1.2 s here: a program that waited for the next result would take longer
+    assert took < 1.2, took
+
+
+# --- 4. A Ctrl-C in the first milliseconds -----------------------------------------------------
+
+
+# Which slow imports happen before the program's hook for lost Ctrl-Cs is in place.
+IMPORTS_BEFORE_THE_HOOK = """
+import sys
+slow = {"threading", "multiprocessing", "argparse", "asyncio", "spinners.cli", "spinners.interrupts"}
+seen = set(sys.modules) & slow  # already imported by the interpreter's own start-up
+before = []
+def audit(event, args):
+    if event == "import" and args[0] in slow and sys.unraisablehook is sys.__unraisablehook__:
+        before.append(args[0])
+sys.addaudithook(audit)
+sys.argv = ["spinners", "thread", "--delay", "0"]
+from spinners.__main__ import run
+try:
+    run()
+except SystemExit:
+    pass
+print("imported before the hook:", sorted(set(before) - {"spinners.interrupts"}), file=sys.stderr)
+"""
+
+
+def test_the_hook_for_a_lost_ctrl_c_is_set_before_any_slow_import():
+    """A Ctrl-C that lands in an import's clean-up callback can only be printed by Python, and
+    the program then ran on to its end (2 of about 1,100 early Ctrl-Cs). The program's hook,
+    which sends such a Ctrl-C again, is set on its first line: before threading, multiprocessing,
+    argparse or the command line are imported. (Python's audit hook sees each import.)"""
+    result = python("-c", IMPORTS_BEFORE_THE_HOOK, timeout=PATIENCE)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[-1] == "imported before the hook: []"

@@ -1,6 +1,6 @@
 """Benchmark: the homegrown prime pool against the pools a reader would use instead.
 
-    python -m benchmarks.pool [--seconds 90] [--numbers table|book] [--workers N]
+    python -m benchmarks.pool [--seconds 90] [--numbers table|book|many] [--workers N]
                               [--repeats 5] [--start-method M] [--json]
 
 The same numbers, the same number of workers, the same start method for every contender:
@@ -28,7 +28,9 @@ overlap, so that their order is noise.
 as many as fit the share of ``--seconds`` one sequential pass may take -- so the benchmark
 takes about as long on a fast CPU as on a slow one. The table is listed largest first, so
 its two "this pool, processes" rows run the same order: their difference is the noise. ``--numbers book`` checks the
-chapter's twenty numbers as they are, whatever that takes.
+chapter's twenty numbers as they are, whatever that takes. ``--numbers many`` checks 10,000
+consecutive numbers from 10**9, each a fraction of a millisecond: thousands of short jobs,
+where what a pool costs per job, not the checks, sets the time.
 """
 
 from __future__ import annotations
@@ -74,6 +76,8 @@ BOOK = [
     9_999_999_999_999_917,
     9_999_999_999_999_999,
 ]
+# Many short jobs: 10,000 numbers from 10**9, the longest check (a prime's) under a millisecond.
+MANY = list(range(10**9, 10**9 + 10_000))
 MACHINE_SPEED_PRIME = 5_000_111_000_222_021  # the machine's speed: how long its check takes
 
 
@@ -262,7 +266,7 @@ def markdown(report: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.pool", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=90.0, help="about how long the whole benchmark takes (table)")
-    parser.add_argument("--numbers", choices=("table", "book"), default="table")
+    parser.add_argument("--numbers", choices=("table", "book", "many"), default="table")
     parser.add_argument("--workers", type=int, default=usable_cpus())
     parser.add_argument("--repeats", type=int, default=5, help="rounds of every contender")
     parser.add_argument("--start-method", choices=multiprocessing.get_all_start_methods())
@@ -274,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     machine_speed = check(MACHINE_SPEED_PRIME).elapsed
     if args.numbers == "book":
         numbers = BOOK
+    elif args.numbers == "many":
+        numbers = MANY
     else:  # the smallest of the table that fit one sequential pass's share of the budget
         budget = (args.seconds - 2 * machine_speed) / sequential_passes(args.workers, args.repeats)
         numbers = pick_numbers(list(LARGE), budget, lambda n: check(n).elapsed)

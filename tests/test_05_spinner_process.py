@@ -151,7 +151,7 @@ def test_a_threading_event_cannot_stop_a_child_process(evidence, context):
         child.join(0.25)
         still_running = child.is_alive()
     finally:
-        child.terminate()
+        child.kill()  # (SIGKILL: the spinner's child leaves SIGTERM, like Ctrl-C, to its parent)
         join(child)
     evidence.record(fork="still running 0.25 s after set()" if still_running else "stopped")
     assert still_running

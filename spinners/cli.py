@@ -268,6 +268,7 @@ class QuietPipe:
         self.stream = stream
         self.error: OSError | None = None
         self.reader_gone = False  # seen by stop_when_the_reader_goes, before any write failed
+        self.finished = False  # the program's work is over: a reader that goes now stops nothing
 
     @property
     def closed_pipe(self) -> bool:
@@ -318,6 +319,8 @@ def stop_when_the_reader_goes(out: QuietPipe) -> None:
         poller = select.poll()
         poller.register(fd, 0)  # no events asked: poll still reports the pipe's error
         poller.poll()
+        if out.finished:  # the work is over: the program ends as it is
+            return
         out.reader_gone = True
         out.to_devnull(BrokenPipeError())  # what is still buffered goes nowhere, quietly, at exit
         signal.pthread_kill(main_thread, signal.SIGINT)
@@ -565,6 +568,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(last_line, file=out)
         out.flush()
     finally:
+        out.finished = True
         sys.stdout = stdout
     if out.error is not None and not out.closed_pipe:
         print(f"spinners: write error: {out.error.strerror or out.error}", file=sys.stderr)

@@ -108,7 +108,7 @@ def end_with_the_parent() -> None:
 
     def watch() -> None:
         multiprocessing.connection.wait([sentinel])
-        os._exit(1)  # nothing to clean up that the parent would still want
+        os._exit(1)  # pragma: no cover  (nothing left to clean up; nor can coverage save what it saw)
 
     threading.Thread(target=watch, name="parent watcher", daemon=True).start()
 
@@ -119,16 +119,19 @@ def resend_lost_ctrl_c(unraisable: sys.UnraisableHookArgs) -> None:
     arrives after the callback it landed in; anything else is printed as Python prints it."""
     if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
         signum = unraisable.exc_value.signum if isinstance(unraisable.exc_value, Ended) else signal.SIGINT
-        if CAN_HOLD:
-            import threading  # (already imported by then: the command line imports it)
+        try:
+            if CAN_HOLD:
+                import threading  # (already imported by then: the command line imports it)
 
-            # POSIX: to the main thread, which takes it even in a system call, and which may be
-            # holding signals back by then (``ctrl_c_held``). Sent to the process, it would go to
-            # the sending thread, and the main thread would raise it in the middle of a start.
-            main = threading.main_thread().ident
-            assert main is not None  # (it is running: it started the program)
-            _thread.start_new_thread(signal.pthread_kill, (main, signum))
-        else:
-            _thread.start_new_thread(signal.raise_signal, (signum,))
+                # POSIX: to the main thread, which takes it even in a system call, and which may be
+                # holding signals back by then (``ctrl_c_held``). Sent to the process, it would go to
+                # the sending thread, and the main thread would raise it in the middle of a start.
+                main = threading.main_thread().ident
+                assert main is not None  # (it is running: it started the program)
+                _thread.start_new_thread(signal.pthread_kill, (main, signum))
+            else:
+                _thread.start_new_thread(signal.raise_signal, (signum,))
+        except RuntimeError:  # no thread starts at interpreter shutdown: the program is ending anyway
+            pass
     else:
         sys.__unraisablehook__(unraisable)

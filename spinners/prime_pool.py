@@ -140,31 +140,14 @@ def arrivals(results: Channel, units: Sequence[threading.Thread] | Sequence[Base
             yield result
 
 
-def collect(
-    results: Channel,
-    units: Sequence[threading.Thread] | Sequence[BaseProcess],
-    on_result: Callable[[PrimeResult], object] | None = None,
-) -> list[PrimeResult]:
-    """Gather results until every one of ``units`` has signed off, handing each to ``on_result``
-    as it arrives (see :func:`arrivals`)."""
-    found = []
-    for result in arrivals(results, units):
-        found.append(result)
-        if on_result is not None:
-            on_result(result)
-    return found
+def collect(results: Channel, units: Sequence[threading.Thread] | Sequence[BaseProcess]) -> list[PrimeResult]:
+    """Gather results until every one of ``units`` has signed off (see :func:`arrivals`)."""
+    return list(arrivals(results, units))
 
 
-def run_sequential(
-    numbers: Iterable[int], on_result: Callable[[PrimeResult], object] | None = None
-) -> list[PrimeResult]:
-    """Check ``numbers`` one after the other, handing each result to ``on_result`` as it comes."""
-    found = []
-    for n in numbers:
-        found.append(check(n))
-        if on_result is not None:
-            on_result(found[-1])
-    return found
+def run_sequential(numbers: Iterable[int]) -> list[PrimeResult]:
+    """Check ``numbers`` one after the other."""
+    return [check(n) for n in numbers]
 
 
 # Jobs a worker may have waiting for it. The jobs are fed as results come back, so that few are
@@ -251,14 +234,8 @@ def run_pool(
     runner: str = "process",
     start_method: str | None = None,
     checker: Callable[[int], PrimeResult] = check,
-    on_result: Callable[[PrimeResult], object] | None = None,
 ) -> list[PrimeResult]:
-    """Check ``numbers`` with ``workers`` processes (``runner="process"``) or threads (``"thread"``),
-    handing each result to ``on_result`` as it arrives; all the results, as a list."""
-    found = []
+    """Check ``numbers`` with ``workers`` processes (``runner="process"``) or threads
+    (``"thread"``); all the results, as a list (see :func:`pool_results`)."""
     with contextlib.closing(pool_results(numbers, workers, runner, start_method, checker)) as arriving:
-        for result in arriving:
-            found.append(result)
-            if on_result is not None:
-                on_result(result)
-    return found
+        return list(arriving)

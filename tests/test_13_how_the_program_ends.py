@@ -8,12 +8,21 @@ the platform's here; tox's spawn and forkserver environments run the same tests 
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import io
 import os
 import signal
 import subprocess
+import sys
+import threading
+import time
+from typing import TextIO, cast
 
 import pytest
 
+from spinners.cli import QuietPipe, main, numbers_to_check, stop_when_the_reader_goes
+from spinners.work import slow
 from tests.support.platforms import needs
 from tests.support.primes import prime_taking
 from tests.support.processes import (
@@ -223,3 +232,111 @@ def test_the_hook_for_a_lost_ctrl_c_is_set_before_any_slow_import():
     result = python("-c", IMPORTS_BEFORE_THE_HOOK, timeout=PATIENCE)
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines()[-1] == "imported before the hook: []"
+
+
+# --- 5. The same endings, in-process: what a program that dies of a signal cannot report ------
+
+
+def test_the_entry_point_dies_of_sigterm_and_sighup_after_the_clean_up(monkeypatch):
+    """The command line returns 143 or 129 once it has cleaned up; the entry point then restores
+    the signal's default action and sends it to itself, so that the program dies of it (seen
+    from outside in section 1). Here the sending is recorded instead of done."""
+    from spinners.__main__ import run
+
+    sent: list[tuple[int, int]] = []
+    monkeypatch.setattr(os, "kill", lambda pid, signum: sent.append((pid, signum)))
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        monkeypatch.setattr("spinners.cli.main", lambda signum=signum: 128 + signum)
+        with pytest.raises(SystemExit):  # (reached only because the signal was not really sent)
+            run()
+        assert sent[-1] == (os.getpid(), signum)
+        assert signal.getsignal(signum) is signal.SIG_DFL  # (restored by the leak guard)
+
+
+@needs("POSIX signals")
+def test_sigterm_and_sighup_raise_in_the_main_thread_as_ctrl_c_does():
+    """The program's handlers turn SIGTERM and SIGHUP into a ``KeyboardInterrupt`` that names its
+    signal, so that every clean-up written for Ctrl-C runs for them too."""
+    from spinners.interrupts import Ended, end_on_every_signal, signal_of
+
+    end_on_every_signal()  # (the leak guard restores the handlers)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        with pytest.raises(KeyboardInterrupt) as raised:
+            signal.pthread_kill(threading.get_ident(), signum)
+            time.sleep(PATIENCE)  # cut short by the signal
+        assert isinstance(raised.value, Ended) and signal_of(raised.value) == signum
+    assert signal_of(KeyboardInterrupt()) == signal.SIGINT
+
+
+@pytest.mark.parametrize("unit", ["thread", "asyncio"])
+def test_a_spinner_that_crashes_is_reported_with_the_answer(unit, monkeypatch):
+    """A spinner thread or task that dies drawing (here its stream fails at the first frame)
+    does not go unnoticed: once the work is done, the supervisor raises ``SpinnerDied``, which
+    carries the work's answer (the command line prints it, then one line, and exits 1)."""
+    from spinners import asyncio_spinner, thread_spinner
+    from spinners.animation import SpinnerDied
+
+    class Breaks(io.StringIO):
+        def write(self, text: str) -> int:
+            if "thinking!" in text:
+                raise ValueError("the stream broke")
+            return super().write(text)
+
+    crashes: list[object] = []
+    monkeypatch.setattr(threading, "excepthook", crashes.append)  # (the thread's traceback)
+    with pytest.raises(SpinnerDied) as died:
+        if unit == "thread":
+            thread_spinner.supervisor(functools.partial(slow, 0.2), interval=0.01, out=Breaks())
+        else:
+            asyncio.run(
+                asyncio_spinner.supervisor(lambda: asyncio_spinner.slow_async(0.2), interval=0.01, out=Breaks())
+            )
+    assert died.value.answer == 42
+    assert "the spinner died" in str(died.value)
+    assert len(crashes) == (1 if unit == "thread" else 0)  # a task's error is in the message instead
+    if unit == "asyncio":
+        assert "the stream broke" in str(died.value)
+
+
+def test_with_no_standard_output_nor_error_the_program_still_ends_with_status_1(monkeypatch):
+    """``spinners thread >&- 2>&-``: nothing to write the error to; exit status 1 all the same."""
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", None)
+    assert main(["thread", "--delay", "0"]) == 1
+
+
+def test_the_output_guard_keeps_the_first_error_and_a_dash_without_input_reads_nothing(tmp_path):
+    """The reader watcher and a failing write may both report the output gone: the first error
+    is the one reported. ``-`` with standard input closed gives no numbers."""
+    guard = QuietPipe(cast(TextIO, (tmp_path / "out").open("w")))
+    guard.to_devnull(OSError(28, "No space left on device"))
+    guard.to_devnull(BrokenPipeError())
+    assert isinstance(guard.error, OSError) and guard.error.errno == 28 and not guard.closed_pipe
+    guard.stream.close()
+    numbers, count = numbers_to_check(["-"], None)
+    assert list(numbers) == [] and count is None
+
+
+@needs("POSIX signals", "select on pipes")
+def test_the_reader_watcher_interrupts_the_work_only_while_there_is_work(monkeypatch):
+    """Once the program's work is over, a reader that goes stops nothing (the program ends as it
+    is). Control: while the work runs, the same reader's going interrupts the main thread."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # (restored by the leak guard)
+    for finished in (True, False):
+        read_end, write_end = os.pipe()
+        out = QuietPipe(cast(TextIO, os.fdopen(write_end, "w")))
+        out.finished = finished
+        stop_when_the_reader_goes(out)
+        [watcher] = [thread for thread in threading.enumerate() if thread.name == "reader watcher"]
+        try:
+            os.close(read_end)
+            watcher.join(PATIENCE)
+            if not finished:  # the watcher has sent its SIGINT, which cuts this short
+                time.sleep(PATIENCE)
+        except KeyboardInterrupt:
+            assert not finished and out.reader_gone
+        else:
+            assert finished and not out.reader_gone
+        finally:
+            out.stream.close()

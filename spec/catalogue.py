@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import platform
 import re
 import sys
 import sysconfig
@@ -90,6 +91,14 @@ def interpreter_tag() -> str:
     if sys.implementation.name != "cpython":
         tag = f"{sys.implementation.name}-{tag}"
     return tag
+
+
+def interpreter_name() -> str:
+    """The running interpreter as a reader names it: ``CPython 3.12``, ``CPython 3.14t``,
+    ``PyPy 3.11 (8.0)`` (PyPy's own version in brackets)."""
+    name = f"{platform.python_implementation()} {interpreter_tag().rsplit('-', 1)[-1]}"
+    pypy = getattr(sys, "pypy_version_info", None)
+    return name + (f" ({pypy.major}.{pypy.minor})" if pypy is not None else "")
 
 
 def build_description() -> str:

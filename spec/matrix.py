@@ -50,8 +50,20 @@ def load_reports(folder: Path) -> dict[str, dict[str, Any]]:
     the interpreter's tag, and its OS too when the reports come from more than one."""
     found = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.rglob("claims-*.json"))]
     several_systems = len({_system(data) for data in found}) > 1
-    found.sort(key=lambda data: (_system(data), version_key(data["interpreter"]["tag"])))
-    return {data["interpreter"]["tag"] + (f" {_system(data)}" if several_systems else ""): data for data in found}
+    found.sort(key=_column_order)
+    return {_name(data) + (f" {_system(data)}" if several_systems else ""): data for data in found}
+
+
+def _column_order(data: dict[str, Any]) -> tuple[object, ...]:
+    """By OS, then CPython before the others, then by version."""
+    implementation = data["interpreter"].get("implementation", "CPython")
+    return _system(data), implementation != "CPython", version_key(data["interpreter"]["tag"])
+
+
+def _name(data: dict[str, Any]) -> str:
+    """The interpreter as the report names it (``CPython 3.12``, ``PyPy 3.11 (8.0)``); a report
+    from before names were kept has its tag."""
+    return str(data["interpreter"].get("name", data["interpreter"]["tag"]))
 
 
 def differences(reports: dict[str, dict[str, Any]]) -> list[str]:

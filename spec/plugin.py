@@ -208,6 +208,7 @@ def _figures(attempt: dict[str, Any]) -> str:
 def interpreter() -> dict[str, str]:
     return {
         "tag": catalogue.interpreter_tag(),
+        "name": catalogue.interpreter_name(),
         "version": platform.python_version(),
         "implementation": platform.python_implementation(),
         "build": catalogue.build_description(),
@@ -218,7 +219,8 @@ def interpreter() -> dict[str, str]:
 def render_markdown(data: dict[str, Any]) -> str:
     info = data["interpreter"]
     lines = [
-        f"# Claims report: Python {info['version']} ({info['implementation']}, {info['build']}, {info['platform']})",
+        f"# Claims report: {info.get('name', info['implementation'])} "
+        f"(Python {info['version']}, {info['build']}, {info['platform']})",
         "",
     ]
     counts: dict[str, int] = {}

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,44 @@ def test_the_matrix_lists_verdicts_per_interpreter_and_explains_differences(tmp_
     assert "3.13: fork; 3.14: forkserver; 3.14t: forkserver. Why:" in text
     assert "3.14 made forkserver the default on Linux" in text
     assert "**GIL-3** -- 3.13: holds; 3.14: holds; 3.14t: n/a" in text.replace("not applicable", "n/a")
+
+
+def test_the_matrix_names_each_implementation_and_quotes_pypys_reasons(tmp_path):
+    """PyPy's column sits beside CPython's, each named as a reader names it, CPython's first;
+    a claim that PyPy reads differently is explained by the catalogue's Versions note."""
+    for tag, implementation, name, verdict in (
+        ("pypy-3.11", "PyPy", "PyPy 3.11 (8.0)", "not applicable"),
+        ("3.11", "CPython", "CPython 3.11", "holds"),
+    ):
+        data = {
+            "interpreter": {
+                "tag": tag,
+                "name": name,
+                "implementation": implementation,
+                "version": "3.11.9",
+                "build": "GIL build",
+                "platform": "Linux x86_64",
+            },
+            "claims": {"GIL-4": _claim_row(verdict)},
+        }
+        (tmp_path / f"claims-{tag}.json").write_text(json.dumps(data))
+    output = tmp_path / "CLAIMS.md"
+    assert matrix.main([str(tmp_path), "--output", str(output)]) == 0
+    text = output.read_text()
+    assert "| Claim | CPython 3.11 | PyPy 3.11 (8.0) |" in text
+    assert "- **PyPy 3.11 (8.0)**: Python 3.11.9, GIL build, Linux x86_64" in text
+    assert "**GIL-4** -- CPython 3.11: holds; PyPy 3.11 (8.0): n/a" in text.replace("not applicable", "n/a")
+    assert "PyPy hands its GIL over after a count of bytecodes" in text
+
+
+def test_the_interpreter_is_named_with_its_implementation(monkeypatch):
+    """ "CPython 3.12" here; on PyPy its own version follows, as PyPy numbers its releases."""
+    if sys.implementation.name == "cpython":
+        assert catalogue.interpreter_name().startswith(f"CPython {sys.version_info.major}.{sys.version_info.minor}")
+    monkeypatch.setattr("platform.python_implementation", lambda: "PyPy")
+    monkeypatch.setattr(catalogue, "interpreter_tag", lambda: "pypy-3.11")
+    monkeypatch.setattr(sys, "pypy_version_info", types.SimpleNamespace(major=8, minor=0), raising=False)
+    assert catalogue.interpreter_name() == "PyPy 3.11 (8.0)"
 
 
 def test_the_matrix_keeps_a_column_per_interpreter_and_platform(tmp_path):

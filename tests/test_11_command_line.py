@@ -665,8 +665,8 @@ class Lost:  # what Python hands the hook for a Ctrl-C it could only print
     exc_type = KeyboardInterrupt
     exc_value = KeyboardInterrupt()
 try:
-    resend_lost_ctrl_c(Lost())  # lost in an import's callback, say; then a worker is started:
-    with ctrl_c_held():
+    with ctrl_c_held():  # a worker being started...
+        resend_lost_ctrl_c(Lost())  # ...when the hook sends again a Ctrl-C lost in a callback
         deadline = time.monotonic() + 10
         while signal.SIGINT not in signal.sigpending():  # sent, and waiting for us
             assert time.monotonic() < deadline, "the Ctrl-C was never sent again"

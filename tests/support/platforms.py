@@ -41,6 +41,7 @@ def _start_method(name: str) -> Callable[[], bool]:
 
 
 WAIT_CHANNEL = Path("/proc/self/wchan")
+PYPY = sys.implementation.name == "pypy"  # a GIL, but not CPython's: see the tests' PyPy branches
 
 # Each capability, and how to tell whether this platform has it.
 CAPABILITIES: dict[str, Callable[[], bool]] = {
@@ -85,7 +86,8 @@ def missing(*capabilities: str) -> list[str]:
 
 
 def not_demonstrable_on_this_platform(lacking: list[str]) -> str:
-    return f"{PLATFORM_PREFIX}({sys.platform}): it lacks {', '.join(lacking)}"
+    where = sys.platform if sys.implementation.name == "cpython" else f"{sys.platform}, {sys.implementation.name}"
+    return f"{PLATFORM_PREFIX}({where}): it lacks {', '.join(lacking)}"
 
 
 def require(*capabilities: str) -> None:

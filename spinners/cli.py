@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine, Generator, Iterable, Iterator, Sequence
+from types import FrameType
 from typing import Any, NoReturn, TextIO, TypeVar, cast
 
 from spinners import __version__
@@ -360,9 +361,14 @@ async def interruptible(supervisor: Coroutine[Any, Any, R]) -> R | Interrupted:
     assert me is not None
     came: list[KeyboardInterrupt] = []
 
-    def on_signal(signum: int, frame: object) -> None:
+    asyncio_code = os.path.dirname(asyncio.__file__)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
         interrupt = KeyboardInterrupt() if signum == signal.SIGINT else Ended(signum)
-        if asyncio.current_task(loop) is me:
+        # In the supervisor's own code, not in asyncio's: where the task's step is Python code
+        # (PyPy), an interrupt raised in its bookkeeping would become the task's outcome.
+        in_asyncio = frame is not None and frame.f_code.co_filename.startswith(asyncio_code)
+        if asyncio.current_task(loop) is me and not in_asyncio:
             raise interrupt
         came.append(interrupt)
         loop.call_soon_threadsafe(me.cancel)

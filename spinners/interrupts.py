@@ -120,18 +120,25 @@ def resend_lost_ctrl_c(unraisable: sys.UnraisableHookArgs) -> None:
     if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
         signum = unraisable.exc_value.signum if isinstance(unraisable.exc_value, Ended) else signal.SIGINT
         try:
-            if CAN_HOLD:
-                import threading  # (already imported by then: the command line imports it)
-
-                # POSIX: to the main thread, which takes it even in a system call, and which may be
-                # holding signals back by then (``ctrl_c_held``). Sent to the process, it would go to
-                # the sending thread, and the main thread would raise it in the middle of a start.
-                main = threading.main_thread().ident
-                assert main is not None  # (it is running: it started the program)
-                _thread.start_new_thread(signal.pthread_kill, (main, signum))
-            else:
-                _thread.start_new_thread(signal.raise_signal, (signum,))
-        except RuntimeError:  # no thread starts at interpreter shutdown: the program is ending anyway
-            pass
+            _send_again(signum)
+        except KeyboardInterrupt:  # the same signal raised once more, inside this hook (seen on PyPy)
+            _send_again(signum)
     else:
         sys.__unraisablehook__(unraisable)
+
+
+def _send_again(signum: int) -> None:
+    try:
+        if CAN_HOLD:
+            import threading  # (already imported by then: the command line imports it)
+
+            # POSIX: to the main thread, which takes it even in a system call, and which may be
+            # holding signals back by then (``ctrl_c_held``). Sent to the process, it would go to
+            # the sending thread, and the main thread would raise it in the middle of a start.
+            main = threading.main_thread().ident
+            assert main is not None  # (it is running: it started the program)
+            _thread.start_new_thread(signal.pthread_kill, (main, signum))
+        else:
+            _thread.start_new_thread(signal.raise_signal, (signum,))
+    except RuntimeError:  # no thread starts at interpreter shutdown: the program is ending anyway
+        pass

@@ -345,9 +345,9 @@ def test_the_default_switch_interval_is_five_milliseconds(evidence):
     assert sys.getswitchinterval() == pytest.approx(0.02)
 
 
-def _gil_waits(intervals: tuple[float, float], samples: int = 11) -> dict[float, float]:
+def _gil_waits(intervals: tuple[float, ...], samples: int = 11) -> dict[float, float]:
     """Median time a woken thread waits to get the GIL back from a thread that runs pure Python
-    without pause, at each of two switch intervals, the samples of the two interleaved.
+    without pause, at each switch interval, the samples of all of them interleaved.
 
     The CPU-bound thread itself wakes the waiter (an Event it sets between two loops of pure
     Python), so it surely holds the GIL at that moment and keeps it: the waiter asks for the
@@ -396,9 +396,10 @@ def test_a_waiting_thread_waits_about_one_switch_interval(evidence):
     if GIL_OFF:
         evidence.not_applicable("the GIL is disabled: no thread waits for it")
         return
-    waits = _gil_waits((0.002, 0.020))
+    waits = _gil_waits((0.001, 0.002, 0.005, 0.010, 0.020))  # the whole sweep, for the site's figure
     short, long = waits[0.002], waits[0.020]
     evidence.record(wait_at_2ms=short, wait_at_20ms=long, growth=long - short)
+    evidence.record(sweep_ms={f"{interval * 1000:g}": round(wait * 1000, 3) for interval, wait in waits.items()})
     if PYPY:  # a waiter gets in, however long the interval: the holder lets go after its count
         evidence.not_applicable(PYPY_SWITCHES)
         assert max(short, long) < 1.0

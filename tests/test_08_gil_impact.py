@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import math
 import sys
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -46,8 +46,11 @@ def test_the_thread_spinner_keeps_drawing_beside_cpu_bound_work_and_stutters_wit
     the interval to a second and the spinner gets the GIL back only once the check ends."""
     out, stuttered = StampedStream(), StampedStream()
     with Metronome(INTERVAL) as machine:
+        t0 = time.perf_counter()
         prime = thread_spinner.supervisor(lambda: is_prime(checked), interval=INTERVAL, out=out)
+        took = time.perf_counter() - t0
         sys.setswitchinterval(1.0)  # restored by the leak guard
+        t1 = time.perf_counter()
         _, took_long = timed(
             lambda: thread_spinner.supervisor(lambda: is_prime(checked), interval=INTERVAL, out=stuttered)
         )
@@ -58,6 +61,11 @@ def test_the_thread_spinner_keeps_drawing_beside_cpu_bound_work_and_stutters_wit
         sleeper_pace_s=machine.pace,
         frames_at_1s=len(stuttered.stamps),
         check_s=took_long,
+    )
+    # the frames' arrival times, for the site's timelines
+    evidence.record(
+        timeline_thread_5ms=_timeline(out.stamps, t0, took),
+        timeline_thread_1s=_timeline(stuttered.stamps, t1, took_long),
     )
     assert prime is True
     if GIL_OFF:  # nothing to wait for: the spinner draws on whatever the interval
@@ -71,6 +79,12 @@ def test_the_thread_spinner_keeps_drawing_beside_cpu_bound_work_and_stutters_wit
     if not machine.keeps_time():
         evidence.not_demonstrable(str(machine))
     assert pace <= PACE * machine.pace
+
+
+def _timeline(stamps: list[float], start: float, lasted: float) -> dict[str, object]:
+    """A run's frames for the site's timeline: when each arrived, from the run's start, and how
+    long the run lasted."""
+    return {"frames_s": [round(stamp - start, 3) for stamp in stamps], "run_s": round(lasted, 3)}
 
 
 PROCESS_RUN = """
@@ -88,9 +102,12 @@ def test_the_process_spinner_keeps_its_rate_while_the_parent_computes(evidence, 
     """The process spinner draws at its normal pace while the supervisor computes with a switch
     interval of a whole second: the spinner has its own interpreter and its own GIL."""
     with Metronome(INTERVAL) as machine:
+        t0 = time.perf_counter()
         stamps, _ = frames_of(PROCESS_RUN.format(n=checked, interval=INTERVAL))
+        took = time.perf_counter() - t0
     pace = median_interval(stamps)
     evidence.record(frame_interval_s=INTERVAL, pace_while_computing_s=pace, sleeper_pace_s=machine.pace)
+    evidence.record(timeline_process=_timeline(stamps, t0, took))  # (from the child's start)
     if not machine.keeps_time():
         evidence.not_demonstrable(str(machine))
     assert pace <= PACE * machine.pace
@@ -102,19 +119,26 @@ def test_the_asyncio_spinner_freezes_during_is_prime_until_it_naps(evidence):
     """Run inside the event loop, ``is_prime`` never awaits: the spinner draws nothing. The
     napping variant awaits ``asyncio.sleep(0)`` every so many divisions and the spinner draws
     again -- at a cost: the check itself takes longer."""
-    frozen, napping = io.StringIO(), io.StringIO()
+    frozen, napping = StampedStream(), StampedStream()
     n = prime_taking(0.15)
     # about 50 naps whatever the machine's speed (sizing n by time makes it smaller on a slow one)
     every = max(1, len(range(3, math.isqrt(n) + 1, 2)) // 50)
+    t0 = time.perf_counter()
     assert asyncio.run(asyncio_spinner.supervisor(lambda: is_prime_blocking(n), interval=0.02, out=frozen))
+    took_frozen = time.perf_counter() - t0
     _, _, plain = timed_cpu(lambda: asyncio.run(is_prime_blocking(n)))
-    result, _, napped = timed_cpu(
+    t1 = time.perf_counter()
+    result, took_napping, napped = timed_cpu(
         lambda: asyncio.run(asyncio_spinner.supervisor(lambda: is_prime_napping(n, every), interval=0.02, out=napping))
     )
     frames_frozen = len(frames_in(frozen.getvalue().split("\n", 1)[1]))
     frames_napping = len(frames_in(napping.getvalue()))
     evidence.record(
         frames_blocking=frames_frozen, frames_napping=frames_napping, plain_cpu_s=plain, napping_cpu_s=napped
+    )
+    evidence.record(
+        timeline_asyncio_blocking=_timeline(frozen.stamps, t0, took_frozen),
+        timeline_asyncio_napping=_timeline(napping.stamps, t1, took_napping),
     )
     assert result is True
     assert frames_frozen == 0

@@ -383,8 +383,9 @@ def _gil_waits(intervals: tuple[float, ...], samples: int = 11) -> dict[float, f
 
 
 PYPY_SWITCHES = (
-    "PyPy hands its GIL over after a count of bytecodes, not on CPython's timer: "
-    "sys.setswitchinterval is scaled onto that count, so a waiter's wait does not follow the interval"
+    "PyPy hands its GIL over after a count of bytecodes, not on CPython's timer: it scales "
+    "sys.setswitchinterval onto that count, so a waiter's wait grows with the interval but may "
+    "be shorter than one interval, CPython's bound"
 )
 
 
@@ -400,9 +401,9 @@ def test_a_waiting_thread_waits_about_one_switch_interval(evidence):
     short, long = waits[0.002], waits[0.020]
     evidence.record(wait_at_2ms=short, wait_at_20ms=long, growth=long - short)
     evidence.record(sweep_ms={f"{interval * 1000:g}": round(wait * 1000, 3) for interval, wait in waits.items()})
-    if PYPY:  # a waiter gets in, however long the interval: the holder lets go after its count
+    if PYPY:  # what holds there: the longer the interval, the longer the wait
         evidence.not_applicable(PYPY_SWITCHES)
-        assert max(short, long) < 1.0
+        assert long > short
         return
     # The waiter cannot get the GIL before one interval has passed;
     # a busy machine only adds to the wait.

@@ -646,3 +646,45 @@ def test_a_test_whose_clean_up_hangs_too_is_ended_with_every_stack_and_reported_
     assert entry["outcome"] == "failed" and entry["claims"] == ["ST-4"]
     assert data["claims"]["ST-4"]["verdict"] == "does not hold"
     assert not run.died_running(report_dir)  # the note is read once
+
+
+def test_the_site_is_built_from_made_up_reports_with_every_claim_figure_and_reason(tmp_path):
+    """``spec.site`` on made-up reports: every claim of the catalogue has its anchor on its
+    section's page; each figure whose series the reports hold is written and referenced by a
+    page; a claim *not demonstrable* on an interpreter shows its reason there."""
+    pytest.importorskip("matplotlib", reason="the site's figures need the docs extra (tox -e tooling has it)")
+    from spec import site
+
+    claims = catalogue.load()
+    rows = {claim_id: _claim_row("holds") for claim_id in claims}
+    rows["GIL-4"]["evidence"] = {"sweep_ms": {"1": 1.6, "2": 2.9, "5": 6.8, "10": 12.1, "20": 22.5}}
+    rows["GIL-3"]["evidence"] = {"thread_cores": 0.99, "process_cores": 1.92}
+    rows["POOL-2"] = {**_claim_row("not demonstrable"), "reason": "a probe of 2 busy children got only 0.9 of 2 cores"}
+    rows["GIL-5"]["evidence"] = {"time.sleep: call_s": 0.2, "time.sleep: probe_gap_s": 0.001}
+    rows["IMP-3"]["evidence"] = {
+        "timeline_asyncio_blocking": {"frames_s": [], "run_s": 0.2},
+        "timeline_asyncio_napping": {"frames_s": [0.02, 0.05], "run_s": 0.3},
+    }
+    results = tmp_path / "results"
+    results.mkdir()
+    _write_report(results, "3.13", "Linux x86_64", rows)
+    bench = {
+        "rows": [{"contender": "sequential", "median_s": 1.0, "fastest_s": 0.9, "slowest_s": 1.1}],
+        "ideal_makespan_s": 0.5,
+        "numbers": [2, 3],
+        "numbers_from": "table",
+        "workers": 2,
+    }
+    (results / "bench-3.13.json").write_text(json.dumps(bench))
+    out = tmp_path / "docs"
+    drawn = site.build(results, out)
+    assert set(drawn) == {"gil4-sweep", "threads-processes", "gil-gaps", "timelines", "pool-benchmark"}
+    pages = {path.relative_to(out).as_posix(): path.read_text() for path in out.rglob("*.md")}
+    for claim_id in claims:
+        assert f"{{ #{claim_id.lower()} }}" in pages[f"claims/{site.page_of(claim_id)}.md"], claim_id
+    for name, path in drawn.items():
+        assert path.stat().st_size > 1000, name
+        assert any(f"figures/{name}.png" in text for text in pages.values()), name
+    pool_page = pages["claims/pool.md"]
+    assert "| 3.13 | not demonstrable | a probe of 2 busy children got only 0.9 of 2 cores |" in pool_page
+    assert "tests/test_09_process_pool.py, line" in pool_page  # its test's source, with file and line

@@ -1,0 +1,205 @@
+"""The site's figures, drawn with matplotlib (Agg: no display) from the evidence the claims
+reports keep. A figure whose series no report holds is not drawn, and its page says nothing
+of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+Reports = dict[str, dict[str, Any]]
+
+
+def _saved(figure: Any, path: Path) -> bool:
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
+
+
+def _evidence(data: dict[str, Any], claim_id: str) -> dict[str, Any]:
+    return dict(data["claims"].get(claim_id, {}).get("evidence", {}))
+
+
+def gil4_sweep(reports: Reports, path: Path) -> bool:
+    """GIL-4: a waiting thread's median wait against the switch interval, a line per
+    interpreter, beside the line wait = interval."""
+    series: dict[str, dict[str, float]] = {}
+    for label, data in reports.items():
+        sweep = _evidence(data, "GIL-4").get("sweep_ms")
+        if isinstance(sweep, dict) and sweep:
+            series[label] = sweep
+    if not series:
+        return False
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    longest = 0.0
+    for label, sweep in series.items():
+        intervals = sorted(sweep, key=float)
+        axes.plot([float(i) for i in intervals], [sweep[i] for i in intervals], marker="o", label=label)
+        longest = max(longest, *(float(i) for i in intervals))
+    axes.plot([0, longest], [0, longest], linestyle="--", color="grey", label="wait = interval")
+    axes.set_xlabel("switch interval (ms)")
+    axes.set_ylabel("a waiting thread's median wait (ms)")
+    axes.set_title("GIL-4: the wait follows the switch interval")
+    axes.legend(fontsize="small")
+    return _saved(figure, path)
+
+
+def threads_processes(reports: Reports, path: Path) -> bool:
+    """GIL-3, 9, 10, POOL-2, 3: cores used and speed-up of CPU-bound work on two threads and
+    on two processes, a group of bars per interpreter."""
+    rows = []
+    for label, data in reports.items():
+        gil3, gil9, gil10 = (_evidence(data, claim) for claim in ("GIL-3", "GIL-9", "GIL-10"))
+        pool2, pool3 = _evidence(data, "POOL-2"), _evidence(data, "POOL-3")
+        if "thread_cores" in gil3 and "process_cores" in gil3:
+            rows.append((label, gil3, gil9, gil10, pool2, pool3))
+    if not rows:
+        return False
+    figure, (cores, speed) = plt.subplots(1, 2, figsize=(10, 4.5))
+    width = 0.38
+    for index, (_, gil3, gil9, gil10, pool2, pool3) in enumerate(rows):
+        cores.bar(
+            index - width / 2, gil3["thread_cores"], width, color="tab:orange", label="2 threads" if not index else None
+        )
+        cores.bar(
+            index + width / 2,
+            gil3["process_cores"],
+            width,
+            color="tab:blue",
+            label="2 processes" if not index else None,
+        )
+        thread_speed = pool3.get("speedup", gil9.get("speedup", 0.0))
+        process_speed = pool2.get("speedup", gil10.get("speedup", 0.0))
+        speed.bar(
+            index - width / 2, thread_speed, width, color="tab:orange", label="pool on 2 threads" if not index else None
+        )
+        speed.bar(
+            index + width / 2,
+            process_speed,
+            width,
+            color="tab:blue",
+            label="pool on 2 processes" if not index else None,
+        )
+    labels = [row[0] for row in rows]
+    for axes, title, ylabel in (
+        (cores, "GIL-3, GIL-10: cores used", "cores"),
+        (speed, "POOL-2, POOL-3: speed-up over sequential", "speed-up"),
+    ):
+        axes.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize="small")
+        axes.axhline(1.0, color="grey", linestyle=":")
+        axes.axhline(2.0, color="grey", linestyle="--")
+        axes.set_title(title)
+        axes.set_ylabel(ylabel)
+        axes.legend(fontsize="small")
+    return _saved(figure, path)
+
+
+def gil_gaps(reports: Reports, path: Path) -> bool:
+    """GIL-5, 6: for each call, how long it lasted and the probe thread's longest pause beside
+    it; a panel per interpreter (at most three)."""
+    panels = []
+    for label, data in reports.items():
+        evidence = {**_evidence(data, "GIL-6"), **_evidence(data, "GIL-5")}
+        calls = sorted({key.rsplit(": ", 1)[0] for key in evidence if key.endswith(": probe_gap_s")})
+        if calls:
+            panels.append((label, evidence, calls))
+    if not panels:
+        return False
+    panels = panels[:3]
+    figure, axes_row = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.5), squeeze=False)
+    for axes, (label, evidence, calls) in zip(axes_row[0], panels, strict=True):
+        keeps = [("PyDLL" in call or call.startswith("sum")) for call in calls]
+        positions = range(len(calls))
+        axes.barh(positions, [evidence[f"{call}: call_s"] for call in calls], color="lightgrey", label="the call")
+        axes.barh(
+            positions,
+            [evidence[f"{call}: probe_gap_s"] for call in calls],
+            height=0.5,
+            color=["tab:red" if keep else "tab:green" for keep in keeps],
+            label="the probe's longest pause",
+        )
+        axes.set_yticks(list(positions), calls, fontsize="small")
+        axes.set_xlabel("seconds")
+        axes.set_title(label)
+        axes.legend(fontsize="small", loc="lower right")
+    figure.suptitle("GIL-5, GIL-6: red keeps the GIL, green releases it")
+    return _saved(figure, path)
+
+
+TIMELINE_ROWS = [
+    ("IMP-1", "timeline_thread_5ms", "thread spinner, is_prime, 5 ms interval"),
+    ("IMP-1", "timeline_thread_1s", "thread spinner, is_prime, 1 s interval"),
+    ("IMP-2", "timeline_process", "process spinner, is_prime in the parent"),
+    ("IMP-3", "timeline_asyncio_blocking", "asyncio spinner, is_prime blocking the loop"),
+    ("IMP-3", "timeline_asyncio_napping", "asyncio spinner, is_prime napping"),
+]
+
+
+def _timeline_rows(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    rows = [(title, _evidence(data, claim).get(key)) for claim, key, title in TIMELINE_ROWS]
+    return [(title, row) for title, row in rows if isinstance(row, dict)]
+
+
+def timelines(reports: Reports, path: Path) -> bool:
+    """IMP-1, 2, 3: a row per spinner and slow work, a tick per frame as it arrived, over a bar
+    as long as the run; from the first interpreter whose report holds them."""
+    found = [(name, _timeline_rows(data)) for name, data in reports.items()]
+    found = [(name, rows) for name, rows in found if rows]
+    if not found:
+        return False
+    name, rows = found[0]
+    figure, axes = plt.subplots(figsize=(9, 0.7 * len(rows) + 1.5))
+    for index, (_, row) in enumerate(rows):
+        axes.barh(index, row["run_s"], height=0.6, color="whitesmoke", edgecolor="lightgrey")
+        axes.vlines(row["frames_s"], index - 0.3, index + 0.3, color="tab:blue")
+    axes.set_yticks(range(len(rows)), [title for title, _ in rows], fontsize="small")
+    axes.invert_yaxis()
+    axes.set_xlabel("seconds from the run's start (a tick per frame; the bar: the whole run)")
+    axes.set_title(f"IMP-1, 2, 3: when the frames came ({name})")
+    return _saved(figure, path)
+
+
+def pool_benchmark(benches: list[dict[str, Any]], path: Path) -> bool:
+    """The pool benchmark: each contender's median time, with its spread, against the ideal
+    makespan; a panel per benchmark run given."""
+    if not benches:
+        return False
+    figure, axes_row = plt.subplots(1, len(benches), figsize=(7 * len(benches), 4.5), squeeze=False)
+    for axes, bench in zip(axes_row[0], benches, strict=True):
+        rows = bench["rows"]
+        positions = range(len(rows))
+        medians = [row["median_s"] for row in rows]
+        spread = [
+            [m - row["fastest_s"] for m, row in zip(medians, rows, strict=True)],
+            [row["slowest_s"] - m for m, row in zip(medians, rows, strict=True)],
+        ]
+        axes.barh(positions, medians, xerr=spread, color="tab:blue", alpha=0.8)
+        axes.axvline(bench["ideal_makespan_s"], color="tab:red", linestyle="--", label="ideal makespan")
+        axes.set_yticks(list(positions), [row["contender"] for row in rows], fontsize="small")
+        axes.invert_yaxis()
+        axes.set_xlabel("seconds (median, and fastest to slowest)")
+        count = len(bench["numbers"]) if isinstance(bench["numbers"], list) else bench["numbers"]
+        axes.set_title(f"{count} numbers ({bench['numbers_from']}), {bench['workers']} workers")
+        axes.legend(fontsize="small")
+    return _saved(figure, path)
+
+
+def draw_all(reports: Reports, benches: list[dict[str, Any]], folder: Path) -> dict[str, Path]:
+    """Draw every figure the reports (and the benchmark runs) have the series for; the figures
+    drawn, by name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = {name: folder / f"{name}.png" for name in ("gil4-sweep", "threads-processes", "gil-gaps", "timelines")}
+    drawn = {
+        "gil4-sweep": gil4_sweep(reports, path["gil4-sweep"]),
+        "threads-processes": threads_processes(reports, path["threads-processes"]),
+        "gil-gaps": gil_gaps(reports, path["gil-gaps"]),
+        "timelines": timelines(reports, path["timelines"]),
+        "pool-benchmark": pool_benchmark(benches, folder / "pool-benchmark.png"),
+    }
+    return {name: folder / f"{name}.png" for name, done in drawn.items() if done}

@@ -6,9 +6,13 @@ import inspect
 import multiprocessing
 import os
 import pickle
+import select
+import signal
 import sys
 import threading
+import time
 from multiprocessing import synchronize
+from typing import Any
 
 import pytest
 
@@ -16,9 +20,17 @@ from spinners import process_spinner, thread_spinner
 from spinners.process_spinner import spin_in_child
 from tests.support.children import child_ids
 from tests.support.frames import frames_in, frames_of
-from tests.support.platforms import START_METHODS
-from tests.support.processes import children_of, python, spinners_cli
-from tests.support.waiting import join, wait_until
+from tests.support.platforms import START_METHODS, needs
+from tests.support.processes import (
+    children_of,
+    cli_in_own_session,
+    ctrl_c,
+    python,
+    read_until,
+    spinners_cli,
+    wait_for_its_sleep,
+)
+from tests.support.waiting import PATIENCE, join, wait_until
 
 claim = pytest.mark.claim
 # Each test here takes under a second; a spinner that never stops makes it hang. A hang fails
@@ -72,6 +84,57 @@ def test_the_child_keeps_drawing_until_the_parents_work_ends(evidence, method):
     assert len(stamps) >= 5
     assert output.startswith("supervisor pid=") and "spinner object: <" in output
     assert output.endswith("\nAnswer: 42\n")
+
+
+def _frames_while_stopped(unit: str, window: float) -> tuple[int, float]:
+    """Run ``spinners UNIT`` drawing every 0.02 s; once it draws, stop its main process
+    (SIGSTOP) and count the frames that come while it is stopped: until five have come, or for
+    ``window`` seconds if fewer do. The count, and how long the count took."""
+    with cli_in_own_session(unit, "--delay", "30", "--interval", "0.02", "--animate", "always") as child:
+        assert child.stdout is not None
+        read_until(child.stdout, b"thinking!", "a frame")
+        os.kill(child.pid, signal.SIGSTOP)
+        try:
+            (count, took) = _count_frames(child.stdout, enough=5, window=window)
+        finally:
+            os.kill(child.pid, signal.SIGCONT)
+            # (once its main thread sleeps again: a Ctrl-C that finds it still stopped goes to
+            # another thread, and the main one would take it only when its 30 s end)
+            wait_for_its_sleep(child.pid)
+            ctrl_c(child)
+    return count, took
+
+
+def _count_frames(pipe: Any, enough: int, window: float) -> tuple[int, float]:
+    """Frames read from ``pipe`` until ``enough`` have come, or ``window`` seconds have passed
+    with fewer (the frames already in the pipe count: at most one a window's start)."""
+    t0 = time.perf_counter()
+    count = 0
+    while count < enough:
+        left = window - (time.perf_counter() - t0)
+        if left <= 0 or not select.select([pipe], [], [], left)[0]:
+            break
+        count += len(frames_in(os.read(pipe.fileno(), 4096).decode()))
+    return count, time.perf_counter() - t0
+
+
+@claim("SP-1")
+@needs("POSIX signals", "job control", "select on pipes")
+def test_the_frames_come_from_a_process_other_than_the_supervisors(evidence):
+    """The frames come from another process: stop the supervisor's whole process (SIGSTOP) and
+    the process spinner's child draws on. Control: a thread spinner, inside the stopped process,
+    stops drawing with it (a frame already on its way may still arrive)."""
+    # the process spinner: as long as five frames take, however busy the machine; the thread
+    # spinner: 15 intervals, in which a drawing thread would have drawn five
+    process_frames, process_took = _frames_while_stopped("process", PATIENCE)
+    thread_frames, thread_took = _frames_while_stopped("thread", 0.3)
+    evidence.record(
+        frames_with_the_supervisor_stopped_process=process_frames,
+        frames_with_the_supervisor_stopped_thread=thread_frames,
+        thread_window_s=thread_took,
+    )
+    assert process_frames >= 5, f"only {process_frames} frames in {process_took:.2f}s"
+    assert thread_frames <= 1
 
 
 @claim("SP-1", "SP-4")

@@ -12,15 +12,22 @@ import sys
 import time
 import types
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
 from benchmarks import suite
 from spec import catalogue, flakecheck, matrix, mutant, readme, run
-from spec.plugin import Evidence
+from spec.plugin import UNDEMONSTRABLE, Evidence
+from tests.support import cpu
+from tests.support.cpu import (
+    Shown,
+    not_demonstrable_if_cores_were_slow,
+    not_demonstrable_if_faster_on_one_core,
+)
 from tests.support.platforms import needs
 from tests.support.processes import ROOT, ended, python, session_members
+from tests.support.tolerances import NO_FASTER
 from tests.support.waiting import wait_until
 
 pytest_plugins = ["pytester"]
@@ -688,3 +695,44 @@ def test_the_site_is_built_from_made_up_reports_with_every_claim_figure_and_reas
     pool_page = pages["claims/pool.md"]
     assert "| 3.13 | not demonstrable | a probe of 2 busy children got only 0.9 of 2 cores |" in pool_page
     assert "tests/test_09_process_pool.py, line" in pool_page  # its test's source, with file and line
+
+
+# --- The GIL tests' reasoning about the machine, on made-up runs (moved out of test_03: the
+# chapter's sections hold the chapter's claims) ---------------------------------------------
+
+
+class Parallel(NamedTuple):  # a made-up run, as test_03's GIL tests measure one
+    cores: float
+    speedup: float
+
+
+def test_the_proxy_blames_the_machine_only_for_processes_that_slowed_each_other(monkeypatch):
+    """The proxy's reasoning, on made-up runs: two processes that each did half the work per
+    CPU-second cannot reach 1.25x however busy, so the machine is blamed (*not demonstrable*);
+    two that did full work per CPU-second but used one core are a workload that does not split,
+    and fail when two plain processes, measured after, show the machine could."""
+    verdict: dict[str, str] = {}
+    evidence = Evidence({}, verdict)
+    slowed = Shown(Parallel(cores=1.93, speedup=1.07), shown=False, free_cores=1.95)
+    with pytest.raises(pytest.skip.Exception, match="only 0.55 of what one process alone does"):
+        not_demonstrable_if_cores_were_slow(evidence, slowed, 2, 1 / NO_FASTER, "made up", 1.07 / 1.93)
+    assert verdict["verdict"] == UNDEMONSTRABLE
+    verdict.clear()
+    monkeypatch.setattr(cpu, "plain_speedup", lambda workers: 1.9)
+    unsplit = Shown(Parallel(cores=1.0, speedup=1.0), shown=False, free_cores=1.95)
+    not_demonstrable_if_cores_were_slow(evidence, unsplit, 2, 1 / NO_FASTER, "made up", 1.0 / 1.0)
+    assert verdict == {} and evidence.values == {"work_per_cpu": 1.0, "plain_processes_speedup": 1.9}
+
+
+def test_threads_faster_than_sequential_on_one_core_blame_the_machine_and_on_two_do_not():
+    """GIL-9's and POOL-3's reasoning, on made-up runs: threads 1.37x as fast while using 0.99
+    cores can only have run on a faster CPU (*not demonstrable*; 1.37x was seen here);
+    1.37x on 1.9 cores is parallel work, and is left to the claim's assertion to fail."""
+    verdict: dict[str, str] = {}
+    with pytest.raises(pytest.skip.Exception, match="1.37x as fast as sequential code while using 0.99 cores"):
+        not_demonstrable_if_faster_on_one_core(Evidence({}, verdict), 1.37, 1 / NO_FASTER, 0.99, "two threads")
+    assert verdict["verdict"] == UNDEMONSTRABLE
+    verdict.clear()
+    not_demonstrable_if_faster_on_one_core(Evidence({}, verdict), 1.37, 1 / NO_FASTER, 1.9, "two threads")
+    not_demonstrable_if_faster_on_one_core(Evidence({}, verdict), 1.0, 1 / NO_FASTER, 0.99, "two threads")
+    assert verdict == {}

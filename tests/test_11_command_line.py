@@ -724,6 +724,17 @@ def test_the_hook_sends_only_a_lost_ctrl_c_again_and_prints_anything_else(monkey
     resend_lost_ctrl_c(lost_ctrl_c)  # the program is ending anyway: quietly
     assert capsys.readouterr().err == ""
 
+    comes_again: list[object] = []
+
+    def interrupted_once(*call: object) -> None:  # the signal raised once more inside the hook (PyPy)
+        comes_again.append(call)
+        if len(comes_again) == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("spinners.interrupts._thread", types.SimpleNamespace(start_new_thread=interrupted_once))
+    resend_lost_ctrl_c(lost_ctrl_c)  # sent again all the same
+    assert len(comes_again) == 2 and capsys.readouterr().err == ""
+
 
 def test_the_program_ends_a_ctrl_c_as_python_does_but_without_a_traceback(monkeypatch):
     """The entry point re-raises the Ctrl-C the command line cleaned up after (130), and one that

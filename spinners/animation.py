@@ -50,6 +50,11 @@ def blank(status: str, out: TextIO) -> None:
     out.flush()
 
 
+def blank_for_it(msg: str, out: TextIO) -> None:
+    """Blank the line for a spinner that died: its last frame of ``msg`` may still show."""
+    blank(f"{FRAMES[0]} {msg}", out)
+
+
 def spin(msg: str, done: Signal, interval: float = INTERVAL, out: TextIO | None = None) -> None:
     """Draw frames until ``done`` is set, one every ``interval`` seconds, then blank the line.
 

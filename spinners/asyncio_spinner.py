@@ -12,7 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TextIO, TypeVar
 
-from spinners.animation import FRAMES, INTERVAL, MESSAGE, SpinnerDied, blank, draw
+from spinners.animation import FRAMES, INTERVAL, MESSAGE, SpinnerDied, blank, blank_for_it, draw
 from spinners.work import ANSWER, DELAY, NAP_EVERY, is_prime
 
 R = TypeVar("R")
@@ -51,7 +51,7 @@ async def supervisor(
         spinner.cancel()
         await asyncio.wait([spinner])  # let it blank its line; never raises the task's outcome
     if crashed:
-        blank(f"{FRAMES[0]} {msg}", stream)  # in its place: its last frame may still show
+        blank_for_it(msg, stream)
         raise SpinnerDied(f"its task ended with {spinner.exception()!r}", answer)
     return answer
 

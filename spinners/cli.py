@@ -23,7 +23,7 @@ from typing import Any, NoReturn, TextIO, TypeVar, cast
 
 from spinners import __version__
 from spinners.animation import INTERVAL, MESSAGE, SpinnerDied, width
-from spinners.interrupts import ENDING, ctrl_c_held, end_on_every_signal, signal_of
+from spinners.interrupts import ENDING, Ended, ctrl_c_held, end_on_every_signal, signal_of
 from spinners.prime_pool import LARGE, RUNNERS, PrimeResult, WorkerDied, check, pool_results
 from spinners.work import DELAY, NAP_EVERY, PRIME, is_prime, slow
 
@@ -354,8 +354,6 @@ async def interruptible(supervisor: Coroutine[Any, Any, R]) -> R | Interrupted:
     task is collected ("Task exception was never retrieved")."""
     import asyncio
 
-    from spinners.interrupts import Ended
-
     loop = asyncio.get_running_loop()
     me = asyncio.current_task()
     assert me is not None
@@ -385,8 +383,12 @@ async def interruptible(supervisor: Coroutine[Any, Any, R]) -> R | Interrupted:
             signal.signal(signum, handler)
 
 
+def number_to_check(args: argparse.Namespace) -> int:
+    return PRIME if args.number is None else args.number
+
+
 def run_spinner(args: argparse.Namespace, out: TextIO) -> str:
-    number = PRIME if args.number is None else args.number
+    number = number_to_check(args)
     delay = DELAY if args.delay is None else args.delay
     animate = args.animate == "always" or (args.animate == "auto" and out.isatty())
     columns = shutil.get_terminal_size().columns if out.isatty() else 0  # 0: not known (3.10 says so)
@@ -428,11 +430,11 @@ def run_spinner(args: argparse.Namespace, out: TextIO) -> str:
             from spinners import process_spinner
 
             result = process_spinner.supervisor(work, **opts, start_method=args.start_method)
-    return answer_line(args, number, result)
+    return answer_line(args, result)
 
 
-def answer_line(args: argparse.Namespace, number: int, result: object) -> str:
-    return f"Answer: {result}" if args.work == "sleep" else f"Answer: {verdict(number, bool(result))}"
+def answer_line(args: argparse.Namespace, result: object) -> str:
+    return f"Answer: {result}" if args.work == "sleep" else f"Answer: {verdict(number_to_check(args), bool(result))}"
 
 
 def read_numbers(stream: TextIO) -> Iterator[int]:
@@ -514,8 +516,9 @@ def with_values_glued(argv: Sequence[str], parser: Parser) -> list[str]:
       and would complain that ``--delay`` has no value rather than say what is wrong with it;
     * an option no unit knows (``--run thread``) is refused by its name, before argparse takes
       the word after it for a number to check."""
-    options = {option for action in _all_actions(parser) for option in action.option_strings}
-    taking = {option for action in _all_actions(parser) if action.nargs is None for option in action.option_strings}
+    actions = list(_all_actions(parser))
+    options = {option for action in actions for option in action.option_strings}
+    taking = {option for action in actions if action.nargs is None for option in action.option_strings}
     glued: list[str] = []
     for word in argv:
         if glued and glued[-1] in taking and word.startswith("-") and word not in options:
@@ -551,7 +554,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = QuietPipe(sys.stdout)
     stop_when_the_reader_goes(out)
     stdout, sys.stdout = sys.stdout, cast(TextIO, out)  # the process spinner prints there too
-    answer: object = None
     try:
         try:
             last_line = run_primes(args, out) if args.unit == "primes" else run_spinner(args, cast(TextIO, out))
@@ -563,9 +565,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"spinners: error: {error}", file=sys.stderr)
             return 2
         except (WorkerDied, SpinnerDied) as error:  # one line, no traceback; the pool has stopped the others
-            answer = getattr(error, "answer", None)
-            if answer is not None:
-                print(answer_line(args, PRIME if args.number is None else args.number, answer), file=out)
+            if isinstance(error, SpinnerDied):  # the work itself ended: its answer first
+                print(answer_line(args, error.answer), file=out)
             print(f"spinners: error: {error}", file=sys.stderr)
             return EXIT_FAILED
         except OutputFailed:

@@ -9,6 +9,7 @@ empty, which would lose the answers of a worker still busy with its last number.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import multiprocessing
 import queue
 import threading
@@ -158,28 +159,6 @@ def run_sequential(numbers: Iterable[int]) -> list[PrimeResult]:
 WAITING_PER_WORKER = 2
 
 
-class Feeder:
-    """Puts ``numbers`` on ``jobs`` a few at a time, then one ``0`` sentinel per worker."""
-
-    def __init__(self, numbers: Iterable[int], jobs: Channel, workers: int) -> None:
-        self.numbers = iter(numbers)
-        self.jobs = jobs
-        self.workers = workers
-        self.finished = False
-
-    def put(self, count: int) -> None:
-        for _ in range(count):
-            if self.finished:
-                return
-            n = next(self.numbers, None)
-            if n is None:
-                self.finished = True
-                for _ in range(self.workers):
-                    self.jobs.put(0)
-            else:
-                self.jobs.put(n)
-
-
 def pool_results(
     numbers: Iterable[int],
     workers: int,
@@ -209,10 +188,13 @@ def pool_results(
         for unit in units:
             with ctrl_c_held():  # a Ctrl-C comes after this start, not inside it
                 unit.start()
-        feeder = Feeder(numbers, jobs, workers)
-        feeder.put(WAITING_PER_WORKER * workers)
+        feed = itertools.chain(numbers, itertools.repeat(0, workers))  # then a 0 sentinel per worker
+        for n in itertools.islice(feed, WAITING_PER_WORKER * workers):
+            jobs.put(n)
         for result in arrivals(results, units):
-            feeder.put(1)  # one out, one in
+            following = next(feed, None)  # one out, one in
+            if following is not None:
+                jobs.put(following)
             yield result
     except BaseException:  # Ctrl-C, a dead worker, a reader gone, close(): stop the workers
         alive = [unit for unit in units if isinstance(unit, BaseProcess) and unit.is_alive()]

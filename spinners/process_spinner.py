@@ -10,7 +10,7 @@ from collections.abc import Callable
 from multiprocessing import synchronize
 from typing import TypeVar
 
-from spinners.animation import FRAMES, INTERVAL, MESSAGE, SpinnerDied, blank, spin
+from spinners.animation import INTERVAL, MESSAGE, SpinnerDied, blank_for_it, spin
 from spinners.interrupts import ctrl_c_held, leave_ctrl_c_to_the_parent
 
 R = TypeVar("R")
@@ -59,6 +59,6 @@ def supervisor(
         if spinner.is_alive():
             spinner.join()  # it ends, however it ends
     if spinner.exitcode != 0:
-        blank(f"{FRAMES[0]} {msg}", sys.stdout)  # in its place: its last frame may still show
+        blank_for_it(msg, sys.stdout)
         raise SpinnerDied(f"its process ended with exit code {spinner.exitcode}", answer)
     return answer

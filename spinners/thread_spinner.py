@@ -7,7 +7,7 @@ from collections.abc import Callable
 from threading import Event, Thread
 from typing import TextIO, TypeVar
 
-from spinners.animation import FRAMES, INTERVAL, MESSAGE, SpinnerDied, blank, spin
+from spinners.animation import INTERVAL, MESSAGE, SpinnerDied, blank_for_it, spin
 
 R = TypeVar("R")
 
@@ -34,6 +34,6 @@ def supervisor(
         if spinner.is_alive():
             spinner.join()
     if crashed:
-        blank(f"{FRAMES[0]} {msg}", stream)  # in its place: its last frame may still show
+        blank_for_it(msg, stream)
         raise SpinnerDied("its thread ended with an error", answer)
     return answer

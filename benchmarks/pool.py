@@ -49,9 +49,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from measuring.cpu import MACHINE_SPEED_PRIME, cores_available, cores_were_free, machine_speed, speedup
 from spinners.cli import usable_cpus
 from spinners.prime_pool import LARGE, PrimeResult, check, run_pool, run_sequential
-from tests.support.cpu import cores_available
 
 # The chapter's list of numbers to check, in its order.
 BOOK = [
@@ -78,7 +78,6 @@ BOOK = [
 ]
 # Many short jobs: 10,000 numbers from 10**9, the longest check (a prime's) under a millisecond.
 MANY = list(range(10**9, 10**9 + 10_000))
-MACHINE_SPEED_PRIME = 5_000_111_000_222_021  # the machine's speed: how long its check takes
 
 
 class Contender(NamedTuple):
@@ -218,7 +217,7 @@ def summarise(measured: dict[str, Any], entrants: Sequence[Contender]) -> list[d
                 "slowest_s": max(runs),
                 "vs_ideal": statistics.median(ratios) if parallel else None,
                 "vs_ideal_spread": [min(ratios), max(ratios)] if parallel else None,
-                "speedup": sequential / median,
+                "speedup": speedup(sequential, median),
             }
         )
     return rows
@@ -255,7 +254,7 @@ def markdown(report: dict[str, Any]) -> str:
     if report["overlapping"]:
         pairs = "; ".join(f"{a} ~ {b}" for a, b in report["overlapping"])
         lines.append(f"\nwarning: the spreads overlap, so the order between these is noise here: {pairs}")
-    if min(report["cores_before"], report["cores_after"]) < report["workers"] * 0.9:
+    if not cores_were_free(min(report["cores_before"], report["cores_after"]), report["workers"]):
         lines.append(
             f"\nwarning: other load, a CPU quota or affinity left fewer than {report['workers']} cores free:"
             " the parallel figures are the machine's, not the pools'"
@@ -275,13 +274,13 @@ def main(argv: list[str] | None = None) -> int:
     if not (0 < args.seconds <= 86_400 and 1 <= args.workers <= 64 and 1 <= args.repeats <= 1000):
         parser.error("--seconds must be from 0 to 86400, --workers from 1 to 64, --repeats from 1 to 1000")
     method = args.start_method or multiprocessing.get_start_method()
-    machine_speed = check(MACHINE_SPEED_PRIME).elapsed
+    seconds_per_check = machine_speed()
     if args.numbers == "book":
         numbers = BOOK
     elif args.numbers == "many":
         numbers = MANY
     else:  # the smallest of the table that fit one sequential pass's share of the budget
-        budget = (args.seconds - 2 * machine_speed) / sequential_passes(args.workers, args.repeats)
+        budget = (args.seconds - 2 * seconds_per_check) / sequential_passes(args.workers, args.repeats)
         numbers = pick_numbers(list(LARGE), budget, lambda n: check(n).elapsed)
     entrants = contenders(numbers, args.workers, method)
     cores_before = cores_available(args.workers)
@@ -293,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         "platform": f"{platform.system()} {platform.machine()}",
         "workers": args.workers,
         "start_method": method,
-        "machine_speed_s": machine_speed,
+        "machine_speed_s": seconds_per_check,
         "numbers_from": args.numbers,
         "numbers": numbers,
         "rounds": args.repeats,

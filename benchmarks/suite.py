@@ -40,20 +40,17 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+from measuring.cpu import busy_until
+
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET = 20.0  # seconds for the whole specification on one interpreter
-SPEED = """
-import time
-from spinners.work import is_prime
-t0 = time.perf_counter()
-is_prime(5_000_111_000_222_021)
-print(time.perf_counter() - t0)
-"""
+SPEED = "from measuring.cpu import machine_speed; print(machine_speed())"
 PASSES = ("parallel", "serial")
 
 
 def machine_speed(python: str) -> float:
-    """Seconds ``python`` takes to check the chapter's prime by trial division, here and now."""
+    """Seconds ``python`` takes to check the chapter's prime by trial division, here and now
+    (``measuring.cpu.machine_speed``, run by that interpreter)."""
     return float(subprocess.run([python, "-c", SPEED], cwd=ROOT, capture_output=True, text=True, check=True).stdout)
 
 
@@ -138,9 +135,7 @@ def steal(cpu: int, share: float) -> None:
     start, taken = now(), 0.0
     while True:
         spell = now()
-        end = spell + owed(share, spell - start, taken)
-        while now() < end:
-            pass
+        busy_until(spell + owed(share, spell - start, taken))
         taken += now() - spell
         time.sleep(SLICE * (1 - share))
 

@@ -6,9 +6,10 @@ import ast
 import platform
 import re
 import sys
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+
+from measuring.build import gil_disabled_build, gil_enabled
 
 CATALOGUE = Path(__file__).with_name("claims.md")
 ROW = re.compile(r"^\| ([A-Z]+-[0-9A-Z]+) \|")
@@ -71,17 +72,6 @@ def claims_of(nodeid: str, root: Path) -> list[str]:
         if isinstance(node, ast.FunctionDef) and node.name == function:
             return [claim_id for decorator in node.decorator_list for claim_id in _claim_ids(decorator)]
     return []
-
-
-def gil_disabled_build() -> bool:
-    """Built free-threaded (``python3.13t`` and later)."""
-    return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
-
-
-def gil_enabled() -> bool:
-    """The GIL is on right now (a free-threaded build can turn it back on at run time)."""
-    is_enabled = getattr(sys, "_is_gil_enabled", None)
-    return True if is_enabled is None else bool(is_enabled())
 
 
 def interpreter_tag() -> str:

@@ -14,7 +14,9 @@ Verdicts, from a test's outcome:
                        starts "not demonstrable on this platform" -- then the claim's
                        verdict is its other tests', if it has any;
   not applicable    -- the test recorded ``evidence.not_applicable``: the claim is about
-                       another build, and the test asserted what holds on this one.
+                       another build, and the test asserted what holds on this one; or the
+                       test is marked ``claim(..., needs_gil=True)`` and the GIL is off
+                       (GIL-FT's tests assert what holds there).
 A claim's verdict is the worst of its tests' verdicts; a claim no test cites is *untested*.
 """
 
@@ -29,6 +31,7 @@ from typing import Any, NoReturn, cast
 
 import pytest
 
+from measuring import build
 from spec import catalogue
 from spec.matrix import remeasured
 
@@ -373,6 +376,21 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object
         faulthandler.cancel_dump_traceback_later()
 
 
+# A claim about the GIL itself, on a build running without one. The test is not run, as there is
+# nothing it could measure: GIL-FT states the reverse, and its tests assert it on such builds.
+NO_GIL = "the GIL is disabled on this build, and this claim is about the GIL: GIL-FT asserts what holds without it"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """A test marked ``claim(..., needs_gil=True)`` is *not applicable* where the GIL is off."""
+    marker = pyfuncitem.get_closest_marker("claim")
+    if marker is None or not marker.kwargs.get("needs_gil") or not build.GIL_OFF:
+        return None
+    _property(pyfuncitem, "verdict").update(verdict=NOT_APPLICABLE, reason=NO_GIL)
+    return True  # called: the body has nothing to run on this build
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     """Under a failing claim test's traceback: the claims it specifies and what it measured."""
@@ -416,7 +434,11 @@ def timeout_of(item: pytest.Item) -> float:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "claim(*ids): the catalogue claims this test specifies (see spec/claims.md)")
+    config.addinivalue_line(
+        "markers",
+        "claim(*ids, needs_gil=False): the catalogue claims this test specifies (see spec/claims.md); "
+        "needs_gil: a claim about the GIL itself, not applicable where the GIL is off",
+    )
     config.addinivalue_line(
         "markers", "needs(*capabilities): what the test's instruments need of the platform (tests/support/platforms.py)"
     )

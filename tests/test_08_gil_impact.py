@@ -11,14 +11,13 @@ from typing import Any
 
 import pytest
 
+from measuring.build import GIL_OFF
 from spinners import asyncio_spinner, thread_spinner
 from spinners.asyncio_spinner import is_prime_blocking, is_prime_napping
 from spinners.prime_pool import LARGE, SMALL
 from spinners.work import is_prime
-from tests.support.cpu import GIL_OFF
-from tests.support.frames import Metronome, StampedStream, frames_in, frames_of, median_interval
+from tests.support.frames import Metronome, StampedStream, assert_keeps_pace, frames_in, frames_of, median_interval
 from tests.support.primes import miller_rabin, prime_taking
-from tests.support.tolerances import PACE
 from tests.support.waiting import timed, timed_cpu
 
 claim = pytest.mark.claim
@@ -76,9 +75,7 @@ def test_the_thread_spinner_keeps_drawing_beside_cpu_bound_work_and_stutters_wit
         # maybe one as it ends -- where a 5 ms interval gave one per frame interval.
         assert len(stuttered.stamps) <= 2 + int(took_long / 1.0)
         assert len(stuttered.stamps) < len(out.stamps)
-    if not machine.keeps_time():
-        evidence.not_demonstrable(str(machine))
-    assert pace <= PACE * machine.pace
+    assert_keeps_pace(evidence, pace, machine)
 
 
 def _timeline(stamps: list[float], start: float, lasted: float) -> dict[str, object]:
@@ -108,9 +105,7 @@ def test_the_process_spinner_keeps_its_rate_while_the_parent_computes(evidence, 
     pace = median_interval(stamps)
     evidence.record(frame_interval_s=INTERVAL, pace_while_computing_s=pace, sleeper_pace_s=machine.pace)
     evidence.record(timeline_process=_timeline(stamps, t0, took))  # (from the child's start)
-    if not machine.keeps_time():
-        evidence.not_demonstrable(str(machine))
-    assert pace <= PACE * machine.pace
+    assert_keeps_pace(evidence, pace, machine)
 
 
 @serial

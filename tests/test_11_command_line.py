@@ -27,12 +27,12 @@ import psutil
 import pyte
 import pytest
 
+from measuring.cpu import OWN_CHILD_METHOD
 from spinners.__main__ import run as entry_point
 from spinners.animation import width
 from spinners.cli import BadInput, QuietPipe, fit, main, usable_cpus
 from spinners.interrupts import ctrl_c_held, leave_ctrl_c_to_the_parent, resend_lost_ctrl_c
 from spinners.prime_pool import LARGE, Channel, PrimeResult, WorkerDied, check, collect, pool_results, run_pool
-from tests.support.cpu import OWN_CHILDREN
 from tests.support.frames import frames_in
 from tests.support.platforms import START_METHODS, needs
 from tests.support.primes import prime_taking
@@ -251,7 +251,7 @@ def test_a_worker_that_dies_without_signing_off_makes_the_pool_raise_at_once(evi
     checker = functools.partial(dies, doomed)
     t0 = time.perf_counter()
     with pytest.raises(WorkerDied, match=named) as raised:
-        run_pool(numbers, 2, "process", OWN_CHILDREN, checker=checker)  # type: ignore[arg-type]
+        run_pool(numbers, 2, "process", OWN_CHILD_METHOD, checker=checker)  # type: ignore[arg-type]
     took = time.perf_counter() - t0
     capfd.readouterr()  # the crashed worker's traceback
     evidence.record(**{f"error_{how}": str(raised.value), f"raised_after_{how}_s": took})

@@ -1,26 +1,22 @@
-"""CPU-bound work sized by time, the cores it used, and the cores this process can get now.
+"""The probe thread, whose pauses show when another thread held the GIL; and the judging of
+claims about parallel work: measure (``attempts``), then judge (``judged_parallel``,
+``judged_not_parallel``), then the test asserts its bounds.
 
-Also the probe thread, whose pauses show when another thread held the GIL."""
+The work, the cores and the speed-up themselves are measured by ``measuring.cpu``, which the
+runner and the benchmarks share."""
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import queue
+import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, NamedTuple
 
-from spec.catalogue import gil_disabled_build, gil_enabled
-from tests.support.tolerances import AT_MOST_ONE_CORE, FREE_SHARE
-from tests.support.waiting import PATIENCE, join, wait_until
-
-T = TypeVar("T")
-
-
-# A free-threaded build running without the GIL: the claims about the GIL read reversed.
-GIL_OFF = gil_disabled_build() and not gil_enabled()
+from measuring.cpu import cores_available, cores_were_free, machine_speedup
+from measuring.waiting import join
+from tests.support.tolerances import MORE_THAN_ONE_CORE
+from tests.support.waiting import wait_until
 
 
 class Probe:
@@ -66,206 +62,81 @@ class Probe:
         return max([self.PAUSE, *overlaps])
 
 
-# Processes the spec measures are our own children, so their CPU time counts as ours
-# (os.times): forked where the platform can, else spawned -- never from a fork server
-# (Linux's default from 3.14), whose children are the server's.
-OWN_CHILDREN = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+class Parallel(NamedTuple):
+    """What a run of work shared by several threads or processes showed: the cores it used
+    (their summed CPU time over its wall time) and its speed-up over sequential code (NaN:
+    not measured, where the claim is about the cores alone)."""
+
+    cores: float
+    speedup: float = math.nan
+
+    def reaches(self, bounds: Parallel) -> bool:
+        """Above both bounds: more cores than ``bounds.cores``, faster than ``bounds.speedup``."""
+        return self.cores > bounds.cores and (math.isnan(bounds.speedup) or self.speedup > bounds.speedup)
 
 
-def burn(loops: int) -> int:
-    """Pure-Python CPU work: the interpreter holds the GIL for all of it but the switches."""
-    total = 0
-    for i in range(loops):
-        total += i % 7
-    return total
+class Attempts(NamedTuple):
+    """The outcome of ``attempts``: the last measurement, whether it reached the bounds, and
+    the fewest cores the probe found free around the attempts that did not (None: none failed)."""
+
+    last: Parallel
+    bounds: Parallel
+    reached: bool
+    free_cores: float | None
 
 
-def loops_for(seconds: float) -> int:
-    """How many ``burn`` loops take about ``seconds`` on this interpreter, now."""
-    return int(repeats_for(seconds, burn, 100_000))
-
-
-def repeats_for(seconds: float, work: Callable[[int], object], start: int = 1) -> float:
-    """How large an argument makes ``work(argument)`` last about ``seconds`` here, now, assuming
-    its cost grows in proportion to the argument: timed on doubling sizes until one lasts over
-    20 ms, then scaled by the fastest of three timings of that size, that one and two more
-    (noise only adds time, and one spike in a single timing would size the work too small).
-    Work sized this way takes the same time on a fast and on a slow CPU."""
-
-    def took(size: int) -> float:
-        t0 = time.perf_counter()
-        work(size)
-        return time.perf_counter() - t0
-
-    size, timings = start, [took(start)]
-    while timings[-1] <= 0.02:
-        size *= 2
-        timings = [took(size)]
-    timings += [took(size), took(size)]
-    return size * seconds / min(timings)
-
-
-def _timed_burn(jobs: Any, start: Any, out: Any) -> None:
-    """In a thread or a child: wait for the common start, then burn the loops of one job after
-    another from ``jobs`` until a 0; report (cpu seconds, start, end)."""
-    out.put(None)  # ready
-    start.wait(PATIENCE)
-    t0, c0 = time.perf_counter(), time.thread_time()
-    while loops := jobs.get():
-        burn(loops)
-    out.put((time.thread_time() - c0, t0, time.perf_counter()))
-
-
-def _busy_for(jobs: Any, start: Any, out: Any) -> None:
-    """In a child: wait for the common start, keep one CPU busy for the seconds its job says
-    (however little of them this child gets), report (cpu seconds, start, end)."""
-    seconds = jobs.get()
-    out.put(None)  # ready
-    start.wait(PATIENCE)
-    t0, c0 = time.perf_counter(), time.thread_time()
-    while time.perf_counter() - t0 < seconds:
-        pass
-    out.put((time.thread_time() - c0, t0, time.perf_counter()))
-
-
-class Run:
-    """One measured run of N units: their summed CPU time, the wall time from the first start
-    to the last end, and the cores they used (CPU over wall)."""
-
-    def __init__(self, samples: list[tuple[float, float, float]]) -> None:
-        self.cpu = sum(cpu for cpu, _, _ in samples)
-        self.wall = max(end for _, _, end in samples) - min(begin for _, begin, _ in samples)
-        self.cores = self.cpu / self.wall
-
-
-def _released_together(kind: str, workers: int, target: Callable[..., None], jobs: list[float]) -> Run:
-    """Start ``workers`` threads or processes running ``target(job_queue, start, out)`` with
-    ``jobs`` in the queue, release them at once when every one is ready, and gather what each
-    measured. Start-up is outside the measured window (CPython's ccbench starts its clock the
-    same way); each unit stamps ``perf_counter``, a clock every process on the machine shares,
-    and its own CPU time (``thread_time``: only what it ran)."""
-    if kind == "thread":
-        start: Any = threading.Event()
-        out: Any = queue.SimpleQueue()
-        job_queue: Any = queue.SimpleQueue()
-        units: list[Any] = [threading.Thread(target=target, args=(job_queue, start, out)) for _ in range(workers)]
-    else:
-        context = multiprocessing.get_context(OWN_CHILDREN)
-        start, out, job_queue = context.Event(), context.SimpleQueue(), context.SimpleQueue()
-        # typeshed types get_context(str) as BaseContext; every concrete context has .Process
-        units = [context.Process(target=target, args=(job_queue, start, out)) for _ in range(workers)]  # type: ignore[attr-defined]
-    for job in jobs:
-        job_queue.put(job)
-    for unit in units:
-        unit.start()
-    try:
-        for _ in units:
-            assert out.get() is None
-        start.set()
-        samples = [out.get() for _ in units]
-    finally:
-        for unit in units:
-            join(unit, 60)
-    return Run(samples)
-
-
-def run_units(kind: str, workers: int, loops: int, split: int = 1) -> Run:
-    """Burn ``loops`` per unit in ``workers`` threads or processes, all released at once.
-
-    With ``split`` above 1 the whole work is cut into ``split`` jobs per unit, which the units
-    take from a common queue as they go: a unit on a faster core takes more of them, as a pool
-    does. (The cores of a shared machine can differ in speed by half at times.)"""
-    jobs = [loops // split] * (workers * split)
-    return _released_together(kind, workers, _timed_burn, [*jobs, *[0] * workers])
-
-
-def burn_in_turn(workers: int, loops: int) -> Run:
-    """The same work as ``run_units``, done by this thread alone, one share after the other."""
-    t0, c0 = time.perf_counter(), time.thread_time()
-    for _ in range(workers):
-        burn(loops)
-    return Run([(time.thread_time() - c0, t0, time.perf_counter())])
-
-
-def cores_available(workers: int, seconds: float = 0.1) -> float:
-    """How many cores this process can get now: ``workers`` children kept busy for ``seconds``,
-    their summed CPU time over the wall time.
-
-    Whatever limits it -- CPU affinity, a cgroup CPU quota, other programs on the machine --
-    shows in this figure, where the CPU count, the affinity mask and /proc/stat each miss some."""
-    return _released_together("process", workers, _busy_for, [seconds] * workers).cores
-
-
-def plain_speedup(workers: int, seconds: float = 0.15, pairs: int = 3) -> float:
-    """How much faster ``workers`` plain CPU-bound processes get through work than one process
-    alone, here and now (median of interleaved pairs): what this machine's cores give together.
-
-    Cores that are all free can still slow each other down when they run at once (two
-    hyperthreads of one core, a host that shares them out): the CPU time is all there, but
-    not the throughput, and no pool can then come close to N times faster."""
-    loops = loops_for(seconds)
-    speedups = []
-    for _ in range(pairs):
-        alone = run_units("process", 1, workers * loops)
-        together = run_units("process", workers, loops, split=8)
-        speedups.append(alone.cpu / together.wall)
-    return sorted(speedups)[len(speedups) // 2]
-
-
-class Shown(Generic[T]):
-    """The outcome of ``until_shown``: the last measurement, whether it showed the claim, and
-    the fewest cores the probe found free around the attempts that did not (None if none failed)."""
-
-    def __init__(self, result: T, shown: bool, free_cores: float | None) -> None:
-        self.result, self.shown, self.free_cores = result, shown, free_cores
-
-    def cores_were_free(self, workers: int) -> bool:
-        return self.free_cores is None or self.free_cores >= FREE_SHARE * workers
-
-
-def until_shown(measure: Callable[[], T], shows: Callable[[T], bool], workers: int, attempts: int = 3) -> Shown[T]:
-    """Measure up to ``attempts`` times until ``shows(result)``; after each attempt that does
-    not show it, probe how many of ``workers`` cores were to be had (``cores_available``).
+def attempts(measure: Callable[[], Parallel], bounds: Parallel, workers: int = 2, tries: int = 3) -> Attempts:
+    """Measure up to ``tries`` times until the figures reach ``bounds``; after each attempt that
+    does not, probe how many of ``workers`` cores were to be had (``cores_available``).
 
     A claim about parallel work can fail to show because other work took the cores or a CPU
     quota withheld them: the probe tells that apart from a Python that really does not run the
     work in parallel (probes around every failed attempt found the cores free)."""
     free: list[float] = []
-    for _ in range(attempts):
-        result = measure()
-        if shows(result):
-            return Shown(result, True, min(free, default=None))
+    for _ in range(tries):
+        figures = measure()
+        if figures.reaches(bounds):
+            return Attempts(figures, bounds, True, min(free, default=None))
         free.append(cores_available(workers))
-    return Shown(result, False, min(free))
+    return Attempts(figures, bounds, False, min(free))
 
 
-def not_demonstrable_if_cores_were_taken(evidence: Any, shown: Shown[Any], workers: int, measured: str) -> None:
-    """Record the cores the probe found; if the claim did not show while they were taken, end
-    the test as *not demonstrable*, saying what was ``measured`` and what the probe got."""
-    if shown.free_cores is not None:
-        evidence.record(free_cores=shown.free_cores)
-    if not shown.shown and not shown.cores_were_free(workers):
+def _described(what: str, figures: Parallel) -> str:
+    speed = "" if math.isnan(figures.speedup) else f" and reached a speed-up of {figures.speedup:.2f}"
+    return f"{what} used {figures.cores:.2f} cores{speed}"
+
+
+def judged_parallel(
+    evidence: Any, tried: Attempts, what: str, workers: int = 2, shares_nothing: bool = False
+) -> Parallel:
+    """The figures of a claim that work runs in parallel, for the test to assert its bounds --
+    unless no attempt reached them and the machine is why, which ends the test here as *not
+    demonstrable*, with the figures:
+
+    * the cores were taken: a probe of ``workers`` busy children got less than CORES_FREE of them;
+    * the cores were slow together: the bounds ask for a speed-up, and ``workers`` plain
+      CPU-bound processes, measured now, cannot beat it either. With ``shares_nothing``
+      (processes, which share nothing), the run itself can show it: each CPU-second doing so
+      little of what one process alone does that even ``workers`` busy cores could not have
+      reached the bound (this host's slowdowns come and go within seconds).
+
+    Otherwise the figures fell short on free, fast cores: the test's assertion fails."""
+    figures = tried.last
+    if tried.free_cores is not None:
+        evidence.record(free_cores=tried.free_cores)
+    if tried.reached:
+        return figures
+    measured = _described(what, figures)
+    if tried.free_cores is not None and not cores_were_free(tried.free_cores, workers):
         evidence.not_demonstrable(
-            f"{measured}; a probe of {workers} busy children got only {shown.free_cores:.2f} of {workers} "
+            f"{measured}; a probe of {workers} busy children got only {tried.free_cores:.2f} of {workers} "
             "cores (other load, a CPU quota or affinity)"
         )
-
-
-def not_demonstrable_if_cores_were_slow(
-    evidence: Any, shown: Shown[Any], workers: int, bound: float, measured: str, work_per_cpu: float | None = None
-) -> None:
-    """Where the claim did not show though the cores were free: were they fast together? If
-    ``workers`` plain CPU-bound processes, measured now, cannot beat the speed-up ``bound``
-    either, the machine is the limit, and the test ends as *not demonstrable*.
-
-    ``work_per_cpu``, for processes that share nothing only: the sequential CPU time of the
-    work over the CPU time the processes spent on it in the last attempt. At or below
-    ``bound / workers`` the cores slowed each other down in that very run, so far that even
-    ``workers`` fully busy cores could not have reached the bound (a later measurement can
-    find the cores fast again: this host's slowdowns come and go within seconds)."""
-    if shown.shown:
-        return
-    if work_per_cpu is not None:
+    bound = tried.bounds.speedup
+    if math.isnan(bound):
+        return figures
+    if shares_nothing:
+        work_per_cpu = figures.speedup / figures.cores
         evidence.record(work_per_cpu=work_per_cpu)
         if work_per_cpu <= bound / workers:
             evidence.not_demonstrable(
@@ -273,31 +144,27 @@ def not_demonstrable_if_cores_were_slow(
                 f"does: below {bound / workers:.2f}, {workers} busy cores cannot reach {bound:.2f}; "
                 "this machine's CPUs did not run at full speed together"
             )
-    machine = plain_speedup(workers)
+    machine = machine_speedup(workers)
     evidence.record(plain_processes_speedup=machine)
     if machine <= bound:
         evidence.not_demonstrable(
             f"{measured}, and {workers} plain CPU-bound processes only {machine:.2f}: this machine's CPUs "
             "do not run at full speed together"
         )
+    return figures
 
 
-def not_demonstrable_if_faster_on_one_core(
-    evidence: Any, speedup: float, bound: float, cores: float, units: str
-) -> None:
-    """Where ``units`` beat sequential code by more than ``bound`` while using one core at most:
-    one core at a time can be faster than sequential code only if it runs faster, so the runs
-    compared ran on CPUs of different speeds (a host's cores can differ by half at times, and
-    the sequential run keeps to one of them). Not demonstrable, with both figures. (More
-    than one core at work is parallelism, and the claim does not hold.)"""
-    if speedup > bound and cores <= AT_MOST_ONE_CORE:
+def judged_not_parallel(evidence: Any, figures: Parallel, bound: float, what: str) -> Parallel:
+    """The figures of a claim that work does *not* run faster than sequential code, for the test
+    to assert ``figures.speedup <= bound`` -- unless it beat the bound without ever running on
+    more than one core: one core at a time can be faster than sequential code only on a faster
+    CPU, so the runs compared ran on CPUs of different speeds (a host's cores can differ by
+    half at times, and the sequential run keeps to one of them). That ends the test here as
+    *not demonstrable*, with both figures. (More than one core at work is parallelism, and the
+    claim does not hold.)"""
+    if figures.speedup > bound and figures.cores <= MORE_THAN_ONE_CORE:
         evidence.not_demonstrable(
-            f"{units} were {speedup:.2f}x as fast as sequential code while using {cores:.2f} cores: "
-            "one core at a time can only be faster on a faster CPU; this machine's CPUs ran at different speeds"
+            f"{what} were {figures.speedup:.2f}x as fast as sequential code while using {figures.cores:.2f} "
+            "cores: one core at a time can only be faster on a faster CPU; this machine's CPUs ran at different speeds"
         )
-
-
-def children_cpu() -> float:
-    """CPU seconds used so far by the children this process has reaped (``os.times``)."""
-    times = os.times()
-    return times.children_user + times.children_system
+    return figures

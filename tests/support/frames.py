@@ -11,9 +11,9 @@ import sys
 import time
 from typing import Any
 
-from tests.support.cpu import OWN_CHILDREN
+from measuring.cpu import OWN_CHILD_METHOD
 from tests.support.processes import ROOT, read_some
-from tests.support.tolerances import KEEPS_TIME
+from tests.support.tolerances import METRONOME_MARGIN, PACE_MARGIN
 from tests.support.waiting import PATIENCE, join
 
 
@@ -57,7 +57,7 @@ class Metronome:
     A child, so that it needs no GIL of ours."""
 
     def __init__(self, interval: float) -> None:
-        context = multiprocessing.get_context(OWN_CHILDREN)
+        context = multiprocessing.get_context(OWN_CHILD_METHOD)
         self.interval = interval
         self._stop, self._out = context.Event(), context.SimpleQueue()
         self._child = context.Process(target=_tick, args=(interval, self._stop, self._out))  # type: ignore[attr-defined]
@@ -80,7 +80,7 @@ class Metronome:
 
     def keeps_time(self) -> bool:
         """Whether this machine let a sleeper keep close enough to the interval to tell a pace
-        from one twice as slow (see PACE): its median interval, and three in four of its intervals.
+        from one twice as slow (see PACE_MARGIN): its median interval, and three in four of its intervals.
 
         Not the median alone: inside a CPU quota the cgroup is frozen for part of every period,
         and a sleeper whose wake-ups keep falling in the frozen part runs at half pace while one
@@ -88,13 +88,24 @@ class Metronome:
         drew every 0.099 s. Such a machine delays many of the metronome's wake-ups too. (Not nine
         in ten: over some eight waits that is the slowest one, and one late wake-up beside the
         parallel pass's other tests made a pace not demonstrable on an idle machine.)"""
-        return self.pace <= KEEPS_TIME * self.interval and self.late <= KEEPS_TIME * self.interval
+        return self.pace <= METRONOME_MARGIN * self.interval and self.late <= METRONOME_MARGIN * self.interval
 
     def __str__(self) -> str:
         return (
             f"a sleeper waiting {self.interval} s woke every {self.pace:.3f} s here, "
             f"one wait in four {self.late:.3f} s or longer"
         )
+
+
+def assert_keeps_pace(evidence: Any, pace: float, metronome: Metronome) -> None:
+    """A spinner whose median interval between frames is ``pace`` kept up with a sleeper on the
+    same machine at the same time (the metronome): at most PACE_MARGIN times its pace. Where the
+    sleeper itself could not keep time, the machine cannot tell a pace from half of it, and the
+    claim is *not demonstrable*."""
+    __tracebackhide__ = True
+    if not metronome.keeps_time():
+        evidence.not_demonstrable(str(metronome))
+    assert pace <= PACE_MARGIN * metronome.pace, f"frames every {pace:.3f} s; {metronome}"
 
 
 def frames_of(script: str, *args: str, release_after: int | None = None) -> tuple[list[float], str]:

@@ -41,7 +41,6 @@ def _start_method(name: str) -> Callable[[], bool]:
 
 
 WAIT_CHANNEL = Path("/proc/self/wchan")
-PYPY = sys.implementation.name == "pypy"  # a GIL, but not CPython's: see the tests' PyPy branches
 
 # Each capability, and how to tell whether this platform has it.
 CAPABILITIES: dict[str, Callable[[], bool]] = {

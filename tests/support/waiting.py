@@ -1,4 +1,4 @@
-"""Waiting without hanging: bounded polls and joins, timing."""
+"""Waiting without hanging: bounded polls and joins (``measuring.waiting``), timing."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, TypeVar
+
+from measuring.waiting import PATIENCE, Hung, join
+
+__all__ = ["PATIENCE", "Hung", "join", "started", "timed", "timed_cpu", "wait_until"]
 
 
 class Unit(Protocol):
@@ -20,10 +24,6 @@ class Unit(Protocol):
 
 U = TypeVar("U", bound=Unit)
 
-# A bound for waits that should end at once: long enough for a loaded machine to get
-# there, short enough that a hang fails fast. Never a pass/fail threshold.
-PATIENCE = 10.0
-
 
 def wait_until(predicate: Callable[[], object], what: str, timeout: float = PATIENCE) -> None:
     """Poll with a growing pause until ``predicate()`` is true; fail after ``timeout`` seconds."""
@@ -35,22 +35,6 @@ def wait_until(predicate: Callable[[], object], what: str, timeout: float = PATI
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(pause)
         pause = min(pause * 2, 0.05)
-
-
-class Hung(AssertionError):
-    """A unit that did not stop when asked: a hang, caught before the test's timeout. spec.run
-    does not measure such a test again (a hang is not noise); the claims plugin names it."""
-
-
-def join(unit: Any, timeout: float = PATIENCE) -> None:
-    """Join a thread or process within ``timeout``; a unit still alive is stopped (if it can be) and fails."""
-    __tracebackhide__ = True
-    unit.join(timeout)
-    if unit.is_alive():
-        if hasattr(unit, "kill"):
-            unit.kill()
-            unit.join(PATIENCE)
-        raise Hung(f"{unit!r} still running {timeout}s after it was asked to stop")
 
 
 @contextlib.contextmanager

@@ -91,7 +91,12 @@ def attempts(measure: Callable[[], Parallel], bounds: Parallel, workers: int = 2
 
     A claim about parallel work can fail to show because other work took the cores or a CPU
     quota withheld them: the probe tells that apart from a Python that really does not run the
-    work in parallel (probes around every failed attempt found the cores free)."""
+    work in parallel (probes around every failed attempt found the cores free).
+
+    Three tries, though ``spec.run`` re-measures a failed test: a pool's 0.3 s of work on a
+    shared machine misses its bound now and then with the cores free (tried with one: POOL-2
+    failed its first attempt in 1 of 10 quiet runs, 1.40x on 1.84 cores). Repeats within the
+    measurement keep the flake ledger for what the runner must rescue."""
     free: list[float] = []
     for _ in range(tries):
         figures = measure()

@@ -250,7 +250,7 @@ def test_ctrl_c_leaves_a_clean_line_no_orphan_and_dies_of_sigint(unit, work, a_m
     else:
         assert output.endswith("\r" + " " * len("| thinking!") + "\r"), "the line is left blank"
     assert "Answer" not in output
-    assert took < PATIENCE / 2  # the check had a minute to go
+    assert took < 60 / 10  # the check had a minute to go
 
 
 @pytest.mark.parametrize("unit", ["thread", "process", "asyncio"])

@@ -166,9 +166,10 @@ def test_numbers_come_from_standard_input_when_asked_or_piped(spinners_main, mon
 @pytest.mark.parametrize("after", [0.0, 0.05, 0.15, 0.4])
 def test_ctrl_c_while_the_pool_starts_its_workers_ends_it_at_once(after):
     """Ctrl-C at any moment of the start-up of as many workers as allowed: the program dies of
-    SIGINT within a second, quietly, with no worker left (run in a session of its own: nothing
-    can escape it). Once, a Ctrl-C landing in a fork hook made the parent fork on without end."""
-    numbers = [str(prime_taking(0.5))] * 200
+    SIGINT long before its work could end, quietly, with no worker left (run in a session of its
+    own: nothing can escape it). Once, a Ctrl-C landing in a fork hook made the parent fork on
+    without end."""
+    numbers = [str(prime_taking(0.5))] * 200  # 100 CPU-seconds of work
     with cli_in_own_session("primes", "--workers", "64", *numbers) as child:
         assert child.stdout is not None
         read_until(child.stdout, b"processes:\n", "the header")  # printed before the first worker starts
@@ -176,9 +177,8 @@ def test_ctrl_c_while_the_pool_starts_its_workers_ends_it_at_once(after):
         (_, err), took = timed(lambda: ctrl_c(child))
     assert child.returncode == -signal.SIGINT, err.decode()
     assert err == b""
-    # a start-up that hung, or waited for its workers' minutes of work, would take far longer
-    # (measured here: at most 0.11 s from the Ctrl-C to the end)
-    assert took < PATIENCE / 2
+    # a start-up that hung, or waited for its workers' work, would take far longer
+    assert took < 100 / 20
 
 
 def test_a_collector_of_worker_threads_looks_up_from_its_wait_every_tenth_of_a_second():
@@ -255,7 +255,7 @@ def test_a_worker_that_dies_without_signing_off_makes_the_pool_raise_at_once(evi
     took = time.perf_counter() - t0
     capfd.readouterr()  # the crashed worker's traceback
     evidence.record(**{f"error_{how}": str(raised.value), f"raised_after_{how}_s": took})
-    assert took < PATIENCE / 2  # the work left would have taken seconds
+    assert took < 20 * 0.2 / 2  # the work left: 20 checks of 0.2 s on two workers
     assert not multiprocessing.active_children(), "a worker was left running"
 
 
@@ -273,7 +273,7 @@ def test_a_worker_killed_mid_run_ends_the_command_with_one_line(evidence):
     evidence.record(error=err.decode().strip(), exit_s=took)
     assert child.returncode == 1
     assert err.decode().count("\n") == 1 and f"pid {worker}, exit code -9" in err.decode()
-    assert took < PATIENCE / 2  # minutes of work were left: it did not wait for them
+    assert took < 100 * 0.5 / 2 / 10  # 25 s of work were left on two workers: it did not wait for them
 
 
 # --- 2. Ctrl-C during a check that holds the event loop: see test_00's Ctrl-C test ------------
@@ -327,7 +327,7 @@ def test_a_pipe_closed_early_ends_the_spinner_quietly(unit):
     (code, err), took = timed(lambda: _after_the_reader_goes(args, b"| thinking!"))
     assert code == 1
     assert err == b"", err.decode()
-    assert took < PATIENCE
+    assert took < 30 / 3  # 30 s of work remained
 
 
 def test_the_primes_command_stops_quietly_when_its_reader_has_gone():

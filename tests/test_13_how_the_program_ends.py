@@ -132,7 +132,7 @@ def test_children_end_when_the_main_process_is_killed(program):
         child.wait(PATIENCE)
         _, took = timed(lambda: wait_until(lambda: all(map(ended, below)), "the children to end"))
     # (leaving the session also waits for every process of it, multiprocessing's helpers too)
-    assert took < PATIENCE / 2
+    assert took < 30 / 6  # an orphan would go on for the 30 s or more of work
 
 
 @needs("POSIX signals", "job control")

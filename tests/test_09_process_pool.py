@@ -72,6 +72,8 @@ POOL_SECONDS = 0.16  # the sequential cost of the pool's work, on any machine
 JOBS = 8  # equal jobs, taken by the workers as they go: a worker on a faster core takes more
 PAIRS = 5  # sequential and threaded runs, interleaved: a drift in the machine's speed hits both
 FREE_THREADED_SECONDS = 2.0  # the reversed branch's work: each job long beside the pool's own cost
+TWO_CORES = Parallel(cores=MORE_THAN_ONE_CORE, speedup=TWO_CORES_SPEEDUP)  # POOL-2's bounds
+FASTER = Parallel(cores=MORE_THAN_ONE_CORE, speedup=NOISE_SPEEDUP)  # POOL-3's, reversed
 
 
 @pytest.fixture(scope="module")
@@ -145,9 +147,6 @@ def test_two_processes_come_close_to_halving_the_time(evidence, equal_jobs, proc
     assert pinned.speedup < ONE_CPU_SPEEDUP, "on one CPU two processes cannot beat one"
 
 
-TWO_CORES = Parallel(cores=MORE_THAN_ONE_CORE, speedup=TWO_CORES_SPEEDUP)
-
-
 def _pinned(measure: Callable[[], T]) -> T:
     """``measure()`` with this process, and so the pool's workers, pinned to one CPU.
 
@@ -173,23 +172,13 @@ def test_the_pool_on_threads_is_no_faster_than_sequential(evidence, equal_jobs):
         threaded = judged_parallel(evidence, tried, "a pool of two threads")
         evidence.record(speedup=threaded.speedup, pool_cores=threaded.cores)
         assert threaded.speedup > NOISE_SPEEDUP
-        return
-    # interleaved with the sequential runs, median taken: a drift in the machine's speed hits both
-    runs = [_pool_against_sequential(equal_jobs, "thread") for _ in range(PAIRS)]
-    measured = Parallel(
-        cores=statistics.median(run.cores for run in runs),
-        speedup=statistics.median(speedup(run.sequential_cpu, run.wall) for run in runs),
-    )
-    threaded = judged_not_parallel(evidence, measured, NOISE_SPEEDUP, "two threads")
-    evidence.record(
-        speedup=threaded.speedup,
-        speedups=[speedup(run.sequential_cpu, run.wall) for run in runs],
-        pool_cores=threaded.cores,
-    )
-    assert threaded.speedup <= NOISE_SPEEDUP  # two threads in parallel: close to 2
-
-
-FASTER = Parallel(cores=MORE_THAN_ONE_CORE, speedup=NOISE_SPEEDUP)
+    else:
+        # interleaved with the sequential runs, median taken: a drift in the machine's speed hits both
+        runs = [_pool_against_sequential(equal_jobs, "thread").figures() for _ in range(PAIRS)]
+        medians = Parallel(statistics.median(r.cores for r in runs), statistics.median(r.speedup for r in runs))
+        threaded = judged_not_parallel(evidence, medians, NOISE_SPEEDUP, "two threads")
+        evidence.record(speedup=threaded.speedup, speedups=[r.speedup for r in runs], pool_cores=threaded.cores)
+        assert threaded.speedup <= NOISE_SPEEDUP  # two threads in parallel: close to 2
 
 
 def test_the_runners_agree_and_an_unknown_runner_is_refused():

@@ -315,11 +315,19 @@ def stop_when_the_reader_goes(out: QuietPipe) -> None:
     if not is_pipe or not hasattr(select, "poll") or not hasattr(signal, "pthread_kill"):
         return
     main_thread = threading.get_ident()
+    # The pipe itself, on a descriptor of the watcher's own: the first write that fails puts
+    # /dev/null on ``fd`` (QuietPipe.to_devnull), and a poll of ``fd`` -- which looks the
+    # number up again when woken -- would then wait on /dev/null for ever.
+    try:
+        pipe = os.dup(fd)
+    except OSError:  # no descriptor to spare: the work stops at its next write instead
+        return
 
     def watch() -> None:
         poller = select.poll()
-        poller.register(fd, 0)  # no events asked: poll still reports the pipe's error
+        poller.register(pipe, 0)  # no events asked: poll still reports the pipe's error
         poller.poll()
+        os.close(pipe)
         if out.finished:  # the work is over: the program ends as it is
             return
         out.reader_gone = True

@@ -327,6 +327,28 @@ def test_the_output_guard_keeps_the_first_error_and_a_dash_without_input_reads_n
 
 
 @needs("POSIX signals", "select on pipes")
+def test_the_reader_watcher_sees_the_reader_go_after_a_failed_write_put_dev_null_in_its_place():
+    """The spinner can write first when the reader goes: its write fails, and /dev/null takes
+    the pipe's place on standard output. The watcher, woken by the same going, must still stop
+    the work. (It once polled standard output's number, found /dev/null there, and slept on: the
+    program ran its 30 s of work, seen once in CI.)"""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # (restored by the leak guard)
+    read_end, write_end = os.pipe()
+    out = QuietPipe(cast(TextIO, os.fdopen(write_end, "w")))
+    stop_when_the_reader_goes(out)
+    [watcher] = [thread for thread in threading.enumerate() if thread.name == "reader watcher"]
+    try:
+        out.to_devnull(BrokenPipeError())  # what the failed write does, here before the going
+        os.close(read_end)
+        with pytest.raises(KeyboardInterrupt):
+            watcher.join(PATIENCE)
+            time.sleep(PATIENCE)  # (cut short by the watcher's SIGINT)
+    finally:
+        out.stream.close()
+    assert out.reader_gone
+
+
+@needs("POSIX signals", "select on pipes")
 def test_the_reader_watcher_interrupts_the_work_only_while_there_is_work(monkeypatch):
     """Once the program's work is over, a reader that goes stops nothing (the program ends as it
     is). Control: while the work runs, the same reader's going interrupts the main thread."""

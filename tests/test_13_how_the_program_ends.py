@@ -9,6 +9,7 @@ the platform's here; tox's spawn and forkserver environments run the same tests 
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import io
 import os
@@ -346,6 +347,26 @@ def test_the_reader_watcher_sees_the_reader_go_after_a_failed_write_put_dev_null
     finally:
         out.stream.close()
     assert out.reader_gone
+
+
+@needs("select on pipes")
+def test_with_no_descriptor_to_spare_there_is_no_reader_watcher(monkeypatch):
+    """Out of file descriptors (EMFILE), the watcher is not started: the work then stops at its
+    next write, as for any closed pipe."""
+
+    def no_descriptor_left(fd: int) -> int:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    read_end, write_end = os.pipe()
+    out = QuietPipe(cast(TextIO, os.fdopen(write_end, "w")))
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(os, "dup", no_descriptor_left)
+            stop_when_the_reader_goes(out)
+        assert "reader watcher" not in [thread.name for thread in threading.enumerate()]
+    finally:
+        out.stream.close()
+        os.close(read_end)
 
 
 @needs("POSIX signals", "select on pipes")

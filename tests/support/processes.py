@@ -8,6 +8,7 @@ this platform* instead of failing."""
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import select
 import signal
@@ -127,17 +128,25 @@ def children_below(pid: int) -> list[int]:
     workers -- wherever the start method puts them: under forkserver (Linux's default from 3.14)
     they are the fork server's children, not the program's. multiprocessing's helpers are left
     out: the resource tracker, and the fork server (a child of the program whose command line
-    names it; its own children, forked from it, show the same command line)."""
+    names it; its own children, forked from it, show the same command line).
+
+    Under spawn and forkserver, a child of the program that still shows the program's own
+    command line is between its fork and its exec: a helper or a spawned worker on its way, not
+    yet at work (once, under forkserver, the fork server and the resource tracker so caught
+    passed for the two workers). Under fork every worker shows it, for good."""
     found = []
     try:
-        below = psutil.Process(pid).children(recursive=True)
+        program = psutil.Process(pid)
+        below, own_command = program.children(recursive=True), program.cmdline()
     except psutil.NoSuchProcess:
         return []
     for process in below:
         with contextlib.suppress(psutil.NoSuchProcess):
-            command = " ".join(process.cmdline())
-            helper = "resource_tracker" in command or ("forkserver" in command and process.ppid() == pid)
-            if not helper and _alive(process):
+            command = process.cmdline()
+            direct = process.ppid() == pid
+            helper = "resource_tracker" in " ".join(command) or ("forkserver" in " ".join(command) and direct)
+            on_its_way = direct and command == own_command and multiprocessing.get_start_method() != "fork"
+            if not helper and not on_its_way and _alive(process):
                 found.append(process.pid)
     return found
 

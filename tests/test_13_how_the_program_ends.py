@@ -340,8 +340,8 @@ def test_the_reader_watcher_sees_the_reader_go_after_a_failed_write_put_dev_null
     [watcher] = [thread for thread in threading.enumerate() if thread.name == "reader watcher"]
     try:
         out.to_devnull(BrokenPipeError())  # what the failed write does, here before the going
-        os.close(read_end)
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt):  # (the SIGINT may come as soon as the reader goes)
+            os.close(read_end)
             watcher.join(PATIENCE)
             time.sleep(PATIENCE)  # (cut short by the watcher's SIGINT)
     finally:

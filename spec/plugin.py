@@ -248,7 +248,7 @@ def render_markdown(data: dict[str, Any]) -> str:
 
 # The failures that are not measurements: a test that outlived its timeout (noted by
 # pytest_runtest_makereport below, however it ended), a unit that did not stop when asked
-# (tests/support/waiting.py's Hung), a worker that died running it.
+# (measuring/waiting.py's Hung), a worker that died running it.
 HANGS = ("hung: ", "Timeout (>", "Hung: ", "crashed while running")
 # After this many tests hung, the run stops: the specimen hangs, the gate is red, and every
 # further test of it would only wait out its own timeout (a spinner that never stops hangs

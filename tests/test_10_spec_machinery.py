@@ -739,13 +739,13 @@ def test_the_proxy_blames_the_machine_only_for_processes_that_slowed_each_other(
     verdict: dict[str, str] = {}
     evidence = Evidence({}, verdict)
     bounds = Parallel(cores=MORE_THAN_ONE_CORE, speedup=NOISE_SPEEDUP)
-    slowed = Attempts(Parallel(cores=1.93, speedup=1.07), bounds, reached=False, free_cores=1.95)
+    slowed = Attempts(Parallel(cores=1.93, speedup=1.07), bounds, reached=False, free_cores=1.95, workers=2)
     with pytest.raises(pytest.skip.Exception, match="only 0.55 of what one process alone does"):
         judged_parallel(evidence, slowed, "made up", shares_nothing=True)
     assert verdict["verdict"] == UNDEMONSTRABLE
     verdict.clear()
     monkeypatch.setattr(cpu, "machine_speedup", lambda workers: 1.9)
-    unsplit = Attempts(Parallel(cores=1.0, speedup=1.0), bounds, reached=False, free_cores=1.95)
+    unsplit = Attempts(Parallel(cores=1.0, speedup=1.0), bounds, reached=False, free_cores=1.95, workers=2)
     assert judged_parallel(evidence, unsplit, "made up", shares_nothing=True) == unsplit.last
     assert verdict == {}
     assert evidence.values == {"free_cores": 1.95, "work_per_cpu": 1.0, "plain_processes_speedup": 1.9}
@@ -756,7 +756,7 @@ def test_parallel_work_that_fell_short_while_the_cores_were_taken_is_not_demonst
     2 cores free is the machine's doing (*not demonstrable*); with the cores free, the figures
     go back to the test, whose assertion then fails."""
     verdict: dict[str, str] = {}
-    taken = Attempts(Parallel(cores=1.1), Parallel(cores=MORE_THAN_ONE_CORE), reached=False, free_cores=1.2)
+    taken = Attempts(Parallel(cores=1.1), Parallel(cores=MORE_THAN_ONE_CORE), reached=False, free_cores=1.2, workers=2)
     with pytest.raises(pytest.skip.Exception, match="got only 1.20 of 2 cores"):
         judged_parallel(Evidence({}, verdict), taken, "two processes")
     assert verdict["verdict"] == UNDEMONSTRABLE

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from measuring.cpu import cores_available, cores_were_free, machine_speedup
 from measuring.waiting import join
-from tests.support.tolerances import MORE_THAN_ONE_CORE
+from tests.support.tolerances import ONE_CORE_OF_THREADS
 from tests.support.waiting import wait_until
 
 
@@ -77,12 +77,14 @@ class Parallel(NamedTuple):
 
 class Attempts(NamedTuple):
     """The outcome of ``attempts``: the last measurement, whether it reached the bounds, and
-    the fewest cores the probe found free around the attempts that did not (None: none failed)."""
+    the fewest of ``workers`` cores the probe found free around the attempts that did not
+    (None: none failed)."""
 
     last: Parallel
     bounds: Parallel
     reached: bool
     free_cores: float | None
+    workers: int
 
 
 def attempts(measure: Callable[[], Parallel], bounds: Parallel, workers: int = 2, tries: int = 3) -> Attempts:
@@ -101,9 +103,9 @@ def attempts(measure: Callable[[], Parallel], bounds: Parallel, workers: int = 2
     for _ in range(tries):
         figures = measure()
         if figures.reaches(bounds):
-            return Attempts(figures, bounds, True, min(free, default=None))
+            return Attempts(figures, bounds, True, min(free, default=None), workers)
         free.append(cores_available(workers))
-    return Attempts(figures, bounds, False, min(free))
+    return Attempts(figures, bounds, False, min(free), workers)
 
 
 def _described(what: str, figures: Parallel) -> str:
@@ -111,22 +113,21 @@ def _described(what: str, figures: Parallel) -> str:
     return f"{what} used {figures.cores:.2f} cores{speed}"
 
 
-def judged_parallel(
-    evidence: Any, tried: Attempts, what: str, workers: int = 2, shares_nothing: bool = False
-) -> Parallel:
+def judged_parallel(evidence: Any, tried: Attempts, what: str, shares_nothing: bool = False) -> Parallel:
     """The figures of a claim that work runs in parallel, for the test to assert its bounds --
     unless no attempt reached them and the machine is why, which ends the test here as *not
     demonstrable*, with the figures:
 
-    * the cores were taken: a probe of ``workers`` busy children got less than CORES_FREE of them;
-    * the cores were slow together: the bounds ask for a speed-up, and ``workers`` plain
+    * the cores were taken: a probe of as many busy children as the run had units got less
+      than CORES_FREE of their cores;
+    * the cores were slow together: the bounds ask for a speed-up, and as many plain
       CPU-bound processes, measured now, cannot beat it either. With ``shares_nothing``
       (processes, which share nothing), the run itself can show it: each CPU-second doing so
-      little of what one process alone does that even ``workers`` busy cores could not have
+      little of what one process alone does that even that many busy cores could not have
       reached the bound (this host's slowdowns come and go within seconds).
 
     Otherwise the figures fell short on free, fast cores: the test's assertion fails."""
-    figures = tried.last
+    figures, workers = tried.last, tried.workers
     if tried.free_cores is not None:
         evidence.record(free_cores=tried.free_cores)
     if tried.reached:
@@ -161,13 +162,13 @@ def judged_parallel(
 
 def judged_not_parallel(evidence: Any, figures: Parallel, bound: float, what: str) -> Parallel:
     """The figures of a claim that work does *not* run faster than sequential code, for the test
-    to assert ``figures.speedup <= bound`` -- unless it beat the bound without ever running on
-    more than one core: one core at a time can be faster than sequential code only on a faster
+    to assert ``figures.speedup <= bound`` -- unless it beat the bound while keeping to one core
+    (ONE_CORE_OF_THREADS): one core at a time can be faster than sequential code only on a faster
     CPU, so the runs compared ran on CPUs of different speeds (a host's cores can differ by
     half at times, and the sequential run keeps to one of them). That ends the test here as
     *not demonstrable*, with both figures. (More than one core at work is parallelism, and the
     claim does not hold.)"""
-    if figures.speedup > bound and figures.cores <= MORE_THAN_ONE_CORE:
+    if figures.speedup > bound and figures.cores <= ONE_CORE_OF_THREADS:
         evidence.not_demonstrable(
             f"{what} were {figures.speedup:.2f}x as fast as sequential code while using {figures.cores:.2f} "
             "cores: one core at a time can only be faster on a faster CPU; this machine's CPUs ran at different speeds"

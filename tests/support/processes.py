@@ -135,6 +135,7 @@ def children_below(pid: int) -> list[int]:
     yet at work (once, under forkserver, the fork server and the resource tracker so caught
     passed for the two workers). Under fork every worker shows it, for good."""
     found = []
+    execs = multiprocessing.get_start_method() != "fork"  # (the program's too: the same default)
     try:
         program = psutil.Process(pid)
         below, own_command = program.children(recursive=True), program.cmdline()
@@ -143,9 +144,9 @@ def children_below(pid: int) -> list[int]:
     for process in below:
         with contextlib.suppress(psutil.NoSuchProcess):
             command = process.cmdline()
-            direct = process.ppid() == pid
-            helper = "resource_tracker" in " ".join(command) or ("forkserver" in " ".join(command) and direct)
-            on_its_way = direct and command == own_command and multiprocessing.get_start_method() != "fork"
+            words, direct = " ".join(command), process.ppid() == pid
+            helper = "resource_tracker" in words or ("forkserver" in words and direct)
+            on_its_way = execs and direct and command == own_command
             if not helper and not on_its_way and _alive(process):
                 found.append(process.pid)
     return found

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import re
 import signal
 import time
 
@@ -104,6 +106,26 @@ def test_the_command_line_runs_each_spinner_and_prints_the_answer_on_a_clean_lin
     assert result.stdout.endswith(("\r" + last_line + "\n", ">\n" + last_line + "\n"))
 
 
+# What each supervisor prints before it starts its unit, as the chapter shows it: the unit not
+# started yet (a thread or a process ``initial``, a task ``pending`` with its coroutine not run).
+FIRST_LINES = {
+    "thread": r"spinner object: <Thread\(Thread-\d+ \(spin\), initial\)>",
+    "process": r"spinner object: <(Spawn|Fork|ForkServer)?Process name='(Spawn|Fork|ForkServer)?Process-\d+' parent={pid} initial>",
+    "asyncio": r"spinner object: <Task pending name='Task-\d+' coro=<spin\(\) running at .+asyncio_spinner\.py:\d+>>",
+}
+
+
+@pytest.mark.parametrize("unit", FIRST_LINES)
+def test_each_spinner_program_first_shows_its_unit_not_yet_started(unit, spinners_main):
+    """The program's first line is the unit's repr before ``start()``: ``initial`` for a thread
+    and for a process (whose parent is the program), ``pending`` for a task whose coroutine has
+    not run. A line printed after the start would read ``started`` (see ST-7, SP-4)."""
+    result = spinners_main(unit, "--delay", "0.05", "--interval", "0.01", "--animate", "always")
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.split("\n", 1)[0]
+    assert re.fullmatch(FIRST_LINES[unit].format(pid=os.getpid()), first), first
+
+
 @pytest.mark.parametrize("work, draws", [("prime", False), ("nap", True)])
 def test_the_asyncio_command_freezes_on_the_plain_check_and_draws_while_napping(work, draws, spinners_main):
     """``--work prime`` never lets the spinner task run; ``--work nap`` does at each nap
@@ -137,6 +159,31 @@ def test_the_primes_command_prints_each_verdict_and_the_total(runner, label, spi
     total = float(lines[-1].removeprefix("Total time: ").removesuffix("s"))
     slowest = max(float(line.split()[-1].rstrip("s")) for line in lines[1:-2])
     assert slowest - 0.005 <= total <= wall + 0.005, (slowest, total, wall)
+
+
+CHECK_SECONDS = 0.3  # long against the program's own costs: parsing, printing, starting a thread
+OWN_COSTS = 0.05  # seconds of CPU the program spends outside the check, at the most
+
+
+@pytest.mark.parametrize("runner", ["sequential", "thread"])
+def test_the_primes_command_prints_the_time_each_check_took(runner, spinners_main):
+    """Each verdict's time is the check's own, held against clocks the program does not read:
+    at least the CPU time the program used, less its own costs (a check computes without pause,
+    on one thread), and at most the command's wall time; the total lies between the check and
+    the command. (Worker processes are timed in the other tests: their CPU is not this
+    process's.)"""
+    number = prime_taking(CHECK_SECONDS)
+    workers = ["--workers", "1"] if runner != "sequential" else []
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    result = spinners_main("primes", "--runner", runner, *workers, str(number))
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1].split()[:2] == [str(number), "P"]
+    elapsed = float(lines[1].split()[-1].rstrip("s"))
+    total = float(lines[-1].removeprefix("Total time: ").removesuffix("s"))
+    assert cpu - OWN_COSTS <= elapsed <= wall, (cpu, elapsed, wall)
+    assert elapsed - 0.005 <= total <= wall + 0.005, (elapsed, total, wall)  # printed to the hundredth
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from measuring.cpu import cores_available, cores_were_free, machine_speedup
 from measuring.waiting import join
-from tests.support.tolerances import ONE_CORE_OF_THREADS
+from tests.support.tolerances import ONE_CORE_OF_THREADS, SPEEDUP_PER_CORE
 from tests.support.waiting import wait_until
 
 
@@ -71,8 +71,15 @@ class Parallel(NamedTuple):
     speedup: float = math.nan
 
     def reaches(self, bounds: Parallel) -> bool:
-        """Above both bounds: more cores than ``bounds.cores``, faster than ``bounds.speedup``."""
-        return self.cores > bounds.cores and (math.isnan(bounds.speedup) or self.speedup > bounds.speedup)
+        """Above both bounds: more cores than ``bounds.cores``, faster than ``bounds.speedup``;
+        and a measurement that can be true (see ``plausible``)."""
+        above = self.cores > bounds.cores and (math.isnan(bounds.speedup) or self.speedup > bounds.speedup)
+        return above and self.plausible()
+
+    def plausible(self) -> bool:
+        """No faster than the cores it used can make it (SPEEDUP_PER_CORE): above that, the
+        sequential run it is held against was slowed, and the speed-up is no evidence."""
+        return math.isnan(self.speedup) or self.speedup <= self.cores * SPEEDUP_PER_CORE
 
 
 class Attempts(NamedTuple):
@@ -126,6 +133,9 @@ def judged_parallel(evidence: Any, tried: Attempts, what: str, shares_nothing: b
       little of what one process alone does that even that many busy cores could not have
       reached the bound (this host's slowdowns come and go within seconds).
 
+    A speed-up above what the cores used can make is no measurement (``Parallel.plausible``):
+    ``attempts`` measures again, and if none is plausible the test ends *not demonstrable*.
+
     Otherwise the figures fell short on free, fast cores: the test's assertion fails."""
     figures, workers = tried.last, tried.workers
     if tried.free_cores is not None:
@@ -133,6 +143,11 @@ def judged_parallel(evidence: Any, tried: Attempts, what: str, shares_nothing: b
     if tried.reached:
         return figures
     measured = _described(what, figures)
+    if not figures.plausible():
+        evidence.not_demonstrable(
+            f"{measured}: more than {SPEEDUP_PER_CORE:g} times the cores it used can make, in every attempt; "
+            "the sequential run it was held against was slowed"
+        )
     if tried.free_cores is not None and not cores_were_free(tried.free_cores, workers):
         evidence.not_demonstrable(
             f"{measured}; a probe of {workers} busy children got only {tried.free_cores:.2f} of {workers} "

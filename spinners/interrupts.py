@@ -75,8 +75,13 @@ def ctrl_c_held() -> Iterator[None]:
     The signal mask is the calling thread's: this holds a terminal's Ctrl-C for a process whose
     only thread is the one starting the child, as the command line's is. (In a process with
     other threads, one of them may take the signal meanwhile.)"""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, set(ENDING)) if CAN_HOLD else set()
+    # The mask is read first and the signals blocked inside the ``try``: a Ctrl-C that came just
+    # before is raised as the blocking call returns, and raised there it must not leave them held
+    # for good (the program, dying of SIGINT at its end, would then exit 130 instead).
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, ()) if CAN_HOLD else set()
     try:
+        if CAN_HOLD:
+            signal.pthread_sigmask(signal.SIG_BLOCK, set(ENDING))
         yield
     finally:
         if CAN_HOLD:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import sysconfig
 
@@ -22,3 +23,11 @@ GIL_OFF = gil_disabled_build() and not gil_enabled()
 
 # PyPy: a GIL, but not CPython's (see the tests' PyPy branches).
 PYPY = sys.implementation.name == "pypy"
+
+# Several interpreters in one process, each with its own GIL, through a public API: the
+# standard library's ``concurrent.interpreters`` (PEP 734), from 3.14.
+INTERPRETERS = importlib.util.find_spec("concurrent.interpreters") is not None
+NO_INTERPRETERS = (
+    f"Python {sys.version_info.major}.{sys.version_info.minor} has no concurrent.interpreters "
+    "(3.14 and later; 3.12 and 3.13 have only the private _interpreters)"
+)

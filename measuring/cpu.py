@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import queue
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -107,12 +108,59 @@ def _busy_for(jobs: Any, start: Any, out: Any) -> None:
     out.put((time.thread_time() - c0, t0, time.perf_counter()))
 
 
+# ``_timed_burn`` as an interpreter of ``concurrent.interpreters`` runs it, on a thread of this
+# process: its queues are the channel (nothing else crosses), the common start one token each.
+IN_AN_INTERPRETER = """
+import sys, time
+sys.path[:] = path  # where this process finds the project
+from measuring.cpu import burn
+out.put(None)  # ready
+start.get(timeout=patience)
+t0, c0 = time.perf_counter(), time.thread_time()
+while loops := jobs.get():
+    burn(loops)
+out.put((time.thread_time() - c0, t0, time.perf_counter()))
+"""
+
+
+def _released_in_interpreters(workers: int, jobs: list[float]) -> Run:
+    """``_released_together`` for ``workers`` new interpreters, each on a thread of its own."""
+    from concurrent import interpreters  # type: ignore[attr-defined,unused-ignore]
+
+    start, out, job_queue = (interpreters.create_queue() for _ in range(3))
+    for job in jobs:
+        job_queue.put(job)
+    made = [interpreters.create() for _ in range(workers)]
+    try:
+        threads = []
+        for interpreter in made:
+            interpreter.prepare_main(path=tuple(sys.path), jobs=job_queue, start=start, out=out, patience=PATIENCE)
+            threads.append(threading.Thread(target=interpreter.exec, args=(IN_AN_INTERPRETER,)))
+            threads[-1].start()
+        try:
+            for _ in made:
+                assert out.get(timeout=PATIENCE) is None
+            for _ in made:
+                start.put(True)
+            samples = [out.get(timeout=PATIENCE) for _ in made]
+        finally:
+            for thread in threads:
+                join(thread, 60)
+    finally:
+        for interpreter in made:
+            interpreter.close()
+    return Run(samples)
+
+
 def _released_together(kind: str, workers: int, target: Callable[..., None], jobs: list[float]) -> Run:
     """Start ``workers`` threads or processes running ``target(job_queue, start, out)`` with
     ``jobs`` in the queue, release them at once when every one is ready, and gather what each
     measured. Start-up is outside the measured window (CPython's ccbench starts its clock the
     same way); each unit stamps ``perf_counter``, a clock every process on the machine shares,
     and its own CPU time (``thread_time``: only what it ran)."""
+    if kind == "interpreter":
+        assert target is _timed_burn  # (the only target an interpreter runs: IN_AN_INTERPRETER)
+        return _released_in_interpreters(workers, jobs)
     if kind == "thread":
         start: Any = threading.Event()
         out: Any = queue.SimpleQueue()
@@ -139,7 +187,8 @@ def _released_together(kind: str, workers: int, target: Callable[..., None], job
 
 
 def run_units(kind: str, workers: int, loops: int, split: int = 1) -> Run:
-    """Burn ``loops`` per unit in ``workers`` threads or processes, all released at once.
+    """Burn ``loops`` per unit in ``workers`` threads, processes or interpreters (each on a
+    thread of this process: 3.14 and later), all released at once.
 
     With ``split`` above 1 the whole work is cut into ``split`` jobs per unit, which the units
     take from a common queue as they go: a unit on a faster core takes more of them, as a pool

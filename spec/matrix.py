@@ -23,6 +23,7 @@ SYMBOL = {
     "holds": "holds",
     "does not hold": "**DOES NOT HOLD**",
     "not applicable": "n/a",
+    "out of date here": "*out of date*",
     "not demonstrable": "not demonstrable",
     "untested": "untested",
     "skipped": "skipped",

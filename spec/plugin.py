@@ -16,7 +16,11 @@ Verdicts, from a test's outcome:
   not applicable    -- the test recorded ``evidence.not_applicable``: the claim is about
                        another build, and the test asserted what holds on this one; or the
                        test is marked ``claim(..., needs_gil=True)`` and the GIL is off
-                       (GIL-FT's tests assert what holds there).
+                       (GIL-FT's tests assert what holds there);
+  out of date here  -- the test recorded ``evidence.out_of_date``: this Python has moved on
+                       since the chapter (interpreters in one process from 3.14, a build
+                       without the GIL), so that what the chapter's sentence says a program
+                       sees, it no longer sees here; the test asserted what it sees instead.
 A claim's verdict is the worst of its tests' verdicts; a claim no test cites is *untested*.
 """
 
@@ -32,16 +36,20 @@ from typing import Any, NoReturn, cast
 import pytest
 
 from measuring import build
+from measuring.waiting import PATIENCE
 from spec import catalogue
 from spec.matrix import remeasured
 
 HOLDS, FAILS, UNDEMONSTRABLE, NOT_APPLICABLE = "holds", "does not hold", "not demonstrable", "not applicable"
+OUT_OF_DATE = "out of date here"
 SKIPPED, UNTESTED = "skipped", "untested"
 REMEASURED = "held when re-measured"
 # A claim reads as its worst test. One test about another build (PyPy's GIL, GIL-4's waits)
 # makes the claim *not applicable* here, with why, though its other tests held: their
-# figures are in its evidence, and "holds" would say more than was shown.
-WORST_FIRST = [FAILS, SKIPPED, UNDEMONSTRABLE, NOT_APPLICABLE, HOLDS]
+# figures are in its evidence, and "holds" would say more than was shown. One test that shows
+# the sentence out of date makes the claim so, though the chapter's own instance of it held
+# (GIL-10's processes still run in parallel; so, now, do interpreters in one process).
+WORST_FIRST = [FAILS, SKIPPED, UNDEMONSTRABLE, OUT_OF_DATE, NOT_APPLICABLE, HOLDS]
 UNDEMONSTRABLE_PREFIX = "not demonstrable here: "
 # A test whose instrument this OS lacks (tests/support/platforms.py) skips with this reason.
 PLATFORM_PREFIX = "not demonstrable on this platform "
@@ -66,6 +74,11 @@ class Evidence:
     def not_applicable(self, reason: str) -> None:
         """The claim is about another build; the test goes on to assert what holds on this one."""
         self.verdict.update(verdict=NOT_APPLICABLE, reason=reason)
+
+    def out_of_date(self, reason: str) -> None:
+        """This Python contradicts the chapter's sentence (``reason`` says how, with the figure);
+        the test goes on to assert what this Python does instead."""
+        self.verdict.update(verdict=OUT_OF_DATE, reason=reason)
 
 
 def _plain(value: Any) -> Any:
@@ -353,7 +366,12 @@ class ClaimsReporter:
 # later by faulthandler: every thread's stack, then the process exits. Under xdist the test is
 # reported failed, its worker "crashed", and a new worker carries on with the rest; without it
 # (spec.run's serial pass), spec.run reports the test from the note below (running_file).
-HARD_LIMIT_GRACE = 5.0
+# The grace outlasts the leak guard's wait for a test's threads to end (PATIENCE, 10 s), which a
+# test that hung spends in full when its thread never ends, and leaves 10 s to report it: beside a
+# thread that keeps the GIL busy (a spinner that ignores its event) each of the thousands of
+# system calls pytest makes to format the failure waits out a switch interval. With 5 s, the
+# hanging-breaks tooling test lost the hung thread's report, and its stack, in most runs.
+HARD_LIMIT_GRACE = PATIENCE + 10.0
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)

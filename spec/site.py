@@ -35,6 +35,7 @@ SECTION_PAGE = {  # a page per section of the chapter, named by its ID prefix
     "SS": "supervisors",
     "IMP": "gil-impact",
     "POOL": "pool",
+    "INT": "interpreters",
 }
 # Which figure illustrates which claims (drawn only when the reports hold its series).
 FIGURE_OF = {
@@ -45,6 +46,7 @@ FIGURE_OF = {
     "GIL-FT": "threads-processes",
     "POOL-2": "threads-processes",
     "POOL-3": "threads-processes",
+    "INT-2": "threads-processes",
     "GIL-5": "gil-gaps",
     "GIL-6": "gil-gaps",
     "IMP-1": "timelines",
@@ -174,6 +176,8 @@ def home(reports: dict[str, dict[str, Any]], claims: dict[str, catalogue.Claim],
         "| holds | the test measured the claim and its control, and passed |",
         "| does not hold | the test failed all three attempts, or hung: this Python does not behave as claimed |",
         "| not applicable | the claim is about another build or implementation; the test asserted what holds here |",
+        "| out of date here | this Python has moved on since the chapter: what the claim says a program sees, it"
+        " no longer sees here; the test asserted what it sees instead, with the figure |",
         "| not demonstrable | this machine (or this Python) cannot show it: the measurement, or the instrument"
         " it lacks, is given |",
         "",

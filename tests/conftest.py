@@ -15,6 +15,9 @@ from collections.abc import Callable, Iterator
 import psutil
 import pytest
 
+from measuring.build import INTERPRETERS
+from tests.support.cpu import Attempts
+from tests.support.interpreters import computing_side_by_side
 from tests.support.platforms import require
 from tests.support.processes import children_of
 from tests.support.waiting import PATIENCE
@@ -58,6 +61,14 @@ def _set_event_loop() -> asyncio.AbstractEventLoop | None:
         warnings.simplefilter("ignore", DeprecationWarning)
         local = getattr(asyncio.get_event_loop_policy(), "_local", None)
     return getattr(local, "_loop", None)
+
+
+@pytest.fixture(scope="session")
+def interpreters_computing() -> Attempts | None:
+    """Two CPU-bound interpreters on two threads of this process: the cores they used, measured
+    once for the claims that read them (INT-2, and GIL-3 and GIL-10 out of date); None where
+    there is no ``concurrent.interpreters``."""
+    return computing_side_by_side() if INTERPRETERS else None
 
 
 @pytest.fixture
@@ -105,6 +116,13 @@ def no_leaks() -> Iterator[None]:
         except psutil.NoSuchProcess:
             continue
         leaks.append(f"child process {pid}")
+    if INTERPRETERS:  # an interpreter left open keeps its modules, and its threads, alive
+        from concurrent import interpreters  # type: ignore[attr-defined,unused-ignore]
+
+        for interpreter in interpreters.list_all():
+            if interpreter.id != interpreters.get_main().id:
+                interpreter.close()
+                leaks.append(f"interpreter {interpreter.id}")
     loop = _set_event_loop()
     if loop is not None and not loop.is_closed():
         loop.close()

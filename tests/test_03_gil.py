@@ -25,11 +25,12 @@ from typing import NamedTuple
 import psutil
 import pytest
 
-from measuring.build import GIL_OFF, PYPY, gil_disabled_build, gil_enabled
+from measuring.build import GIL_OFF, INTERPRETERS, PYPY, gil_disabled_build, gil_enabled
 from measuring.cpu import burn, burn_in_turn, loops_for, run_units, size_for, speedup
 from spec.plugin import Evidence
 from tests.support.children import pid_and_executable
 from tests.support.cpu import Attempts, Parallel, Probe, attempts, judged_not_parallel, judged_parallel
+from tests.support.interpreters import absent_as_documented, in_a_new_interpreter
 from tests.support.platforms import needs
 from tests.support.processes import python
 from tests.support.tolerances import (
@@ -76,6 +77,32 @@ def test_subprocess_runs_any_program_whatever_its_language(evidence):
     evidence.record(program=exe)
     assert shell.pid != os.getpid() and shell.returncode == 0
     assert os.path.realpath(exe) != os.path.realpath(sys.executable)
+
+
+IN_ANOTHER_INTERPRETER = """
+import os, traceback
+sent.put(os.getpid())
+sent.put(tuple(frame.name for frame in traceback.extract_stack()))
+"""
+
+
+@claim("GIL-1", "J-3")
+def test_from_3_14_an_interpreter_can_share_its_process_with_another(evidence):
+    """The chapter's model has an interpreter per process, and three kinds of unit: processes,
+    threads, coroutines. From 3.14 ``concurrent.interpreters`` makes another interpreter in the
+    same process, a fourth kind of unit, with a state and a stack of its own: where it exists
+    both sentences are out of date. Where it does not, this Python predates it."""
+    if not INTERPRETERS:
+        absent_as_documented(evidence)
+        return
+    pid, stack = in_a_new_interpreter(IN_ANOTHER_INTERPRETER)
+    evidence.record(our_pid=os.getpid(), its_pid=pid, its_stack=list(stack))
+    evidence.out_of_date(
+        f"concurrent.interpreters ran a second interpreter in this process (pid {pid}), a unit of its own "
+        f"whose stack held only its own frames ({', '.join(stack)})"
+    )
+    assert pid == os.getpid()
+    assert "test_from_3_14_an_interpreter_can_share_its_process_with_another" not in stack
 
 
 # --- 2. One thread runs the program, and the collector --------------------------------------
@@ -173,11 +200,30 @@ PYPY_POLLS = (
 )
 
 
+@pytest.fixture(scope="module")
+def free_threads(loops) -> Attempts | None:
+    """Where the GIL is off: two CPU-bound threads, measured until they used more than one core
+    (GIL-3 and GIL-10 read them out of date); None elsewhere."""
+    if not GIL_OFF:
+        return None
+    return attempts(lambda: Parallel(run_units("thread", 2, loops).cores), PARALLEL)
+
+
+NO_GIL_CORES = "the GIL is disabled on this build: two CPU-bound threads used {:.2f} cores"
+
+
 @serial
-@claim("GIL-3", needs_gil=True)
-def test_cpu_bound_threads_use_one_core_at_most(evidence, cores_used):
+@claim("GIL-3")
+def test_cpu_bound_threads_use_one_core_at_most(evidence, cores_used, free_threads):
     """Only one thread can hold the GIL, so pure-Python threads burning CPU together use about
-    one core, however many there are: their summed CPU time does not exceed the wall time."""
+    one core, however many there are: their summed CPU time does not exceed the wall time.
+    Without the GIL (a free-threaded build) the sentence is out of date: they use two."""
+    if GIL_OFF:
+        threads = judged_parallel(evidence, free_threads, "2 CPU-bound threads")
+        evidence.record(thread_cores=threads.cores)
+        evidence.out_of_date(NO_GIL_CORES.format(threads.cores))
+        assert threads.cores > MORE_THAN_ONE_CORE
+        return
     threads = cores_used.threads
     evidence.record(thread_cores=threads.cores)
     if PYPY:
@@ -190,9 +236,20 @@ def test_cpu_bound_threads_use_one_core_at_most(evidence, cores_used):
 
 
 @serial
-@claim("GIL-9", needs_gil=True)
+@claim("GIL-9")
 def test_cpu_bound_threads_are_no_faster_than_sequential_code(evidence, loops):
-    """Two threads burning CPU take at least as long as doing both jobs one after the other."""
+    """Two threads burning CPU take at least as long as doing both jobs one after the other.
+    Without the GIL the sentence is out of date: they take about half as long."""
+    if GIL_OFF:
+        tried = attempts(lambda: _in_parallel("thread", loops), PARALLEL_AND_FASTER)
+        faster = judged_parallel(evidence, tried, "2 CPU-bound threads")
+        evidence.record(speedup=faster.speedup, thread_cores=faster.cores)
+        evidence.out_of_date(
+            f"the GIL is disabled on this build: two CPU-bound threads were {faster.speedup:.2f}x as fast as "
+            f"sequential code, on {faster.cores:.2f} cores"
+        )
+        assert faster.speedup > NOISE_SPEEDUP
+        return
     # The sequential side is its CPU time, which other load does not inflate, against the
     # threads' wall time, which load can only lengthen; pairs interleaved, the median taken.
     pair_loops = int(loops * PAIR_SECONDS / WORK_SECONDS)
@@ -208,17 +265,43 @@ def test_cpu_bound_threads_are_no_faster_than_sequential_code(evidence, loops):
 
 @serial
 @claim("GIL-10")
-def test_cpu_bound_work_needs_processes_to_use_several_cores(evidence, cores_used):
+def test_cpu_bound_work_needs_processes_to_use_several_cores(evidence, cores_used, free_threads):
     """On two free cores, two processes run CPU-bound Python in parallel and come close to twice
-    the sequential speed, where two threads do not."""
+    the sequential speed, where two threads do not. Without the GIL the sentence is out of
+    date: two threads do it too."""
     # Each process's CPU time is what its share would take done in turn, so the processes'
     # summed CPU over their wall time is their speed-up over sequential code, read from one run.
     processes = judged_parallel(evidence, cores_used.processes, "2 CPU-bound processes")
     evidence.record(process_cores=processes.cores, speedup=processes.cores)
     assert processes.cores > MORE_THAN_ONE_CORE  # on an idle machine, near 2
-    if not GIL_OFF:  # control: threads on the same work keep to one core
+    if GIL_OFF:  # threads are enough
+        threads = judged_parallel(evidence, free_threads, "2 CPU-bound threads")
+        evidence.record(thread_cores=threads.cores)
+        evidence.out_of_date(NO_GIL_CORES.format(threads.cores) + ", in one process")
+        assert threads.cores > MORE_THAN_ONE_CORE
+    else:  # control: threads on the same work keep to one core
         evidence.record(thread_cores=cores_used.threads.cores)
         assert cores_used.threads.cores <= ONE_CORE_OF_THREADS
+
+
+@serial
+@claim("GIL-3", "GIL-10")
+def test_from_3_14_one_process_computes_on_several_cores(evidence, interpreters_computing):
+    """ "Only one thread holds the GIL at a time" and "you need several processes" describe a
+    process with one interpreter. From 3.14, two threads of one process, each running in an
+    interpreter of its own, hold a GIL each and use about two cores: where
+    ``concurrent.interpreters`` exists, both sentences are out of date. Where it does not, this
+    Python predates it."""
+    if not INTERPRETERS:
+        absent_as_documented(evidence)
+        return
+    computing = judged_parallel(evidence, interpreters_computing, "2 CPU-bound interpreters on 2 threads")
+    evidence.record(interpreter_cores=computing.cores)
+    evidence.out_of_date(
+        f"two threads of this process (pid {os.getpid()}), each in an interpreter of its own "
+        f"(concurrent.interpreters), used {computing.cores:.2f} cores: a GIL per interpreter, not per process"
+    )
+    assert computing.cores > MORE_THAN_ONE_CORE
 
 
 def _in_parallel(kind: str, loops: int) -> Parallel:
@@ -428,9 +511,14 @@ def test_c_code_that_keeps_the_gil_freezes_every_other_thread(evidence, sized, n
         return
     took, gap, cpu = _long_enough_call(evidence, sized, name, call)
     evidence.record(**{f"{name}: call_s": took, f"{name}: probe_gap_s": gap})
-    if GIL_OFF or PYPY:  # no GIL kept: the probe runs on, as beside a releasing call
-        evidence.not_applicable(
-            PYPY_KEEPS_NOTHING if PYPY else "the GIL is disabled on this build: no call can hold other threads"
+    if PYPY:  # no GIL kept: the probe runs on, as beside a releasing call
+        evidence.not_applicable(PYPY_KEEPS_NOTHING)
+        assert gap < RELEASED * took
+        return
+    if GIL_OFF:  # nothing to keep: the chapter's freeze is gone
+        evidence.out_of_date(
+            f"the GIL is disabled on this build: during {took:.3f} s of {name} the probe thread's longest pause "
+            f"was {gap:.4f} s"
         )
         assert gap < RELEASED * took
         return

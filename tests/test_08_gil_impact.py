@@ -68,7 +68,10 @@ def test_the_thread_spinner_keeps_drawing_beside_cpu_bound_work_and_stutters_wit
     )
     assert prime is True
     if GIL_OFF:  # nothing to wait for: the spinner draws on whatever the interval
-        evidence.not_applicable("the GIL is disabled on this build: a long switch interval holds nobody back")
+        evidence.out_of_date(
+            f"the GIL is disabled on this build: at a 1 s switch interval the thread spinner drew "
+            f"{len(stuttered.stamps)} frames in {took_long:.2f} s of checking, at 5 ms {len(out.stamps)} in {took:.2f} s"
+        )
         assert len(stuttered.stamps) >= len(out.stamps) / 2
     else:
         # One frame before the check grabs the GIL, one per full second it is made to let go,

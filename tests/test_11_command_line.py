@@ -646,7 +646,7 @@ def test_a_ctrl_c_raised_as_the_signals_are_held_leaves_none_of_them_held(monkey
     pool's start-up.)"""
     holding = signal.pthread_sigmask
 
-    def ctrl_c_as_it_returns(how: int, mask: object) -> set[signal.Signals]:
+    def ctrl_c_as_it_returns(how: int, mask: object) -> set[int]:
         previous = holding(how, mask)  # type: ignore[arg-type]
         if how == signal.SIG_BLOCK and signal.SIGINT in set(mask):  # type: ignore[call-overload]
             raise KeyboardInterrupt  # what Python does with a Ctrl-C pending when the call returns

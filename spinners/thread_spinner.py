@@ -8,6 +8,7 @@ from threading import Event, Thread
 from typing import TextIO, TypeVar
 
 from spinners.animation import INTERVAL, MESSAGE, SpinnerDied, blank_for_it, spin
+from spinners.interrupts import ctrl_c_held
 
 R = TypeVar("R")
 
@@ -26,7 +27,8 @@ def supervisor(
     spinner = Thread(target=spin, args=(msg, done, interval, stream))
     print(f"spinner object: {spinner}", file=stream, flush=True)
     try:  # started inside: a Ctrl-C right after start() must still stop it
-        spinner.start()
+        with ctrl_c_held():  # ... and one during start(), which waits on a lock, comes right after
+            spinner.start()  # (the spinner is born with them held: they go to the main thread)
         answer = work()
         crashed = not spinner.is_alive()  # it only ends once told to
     finally:  # also on Ctrl-C: the spinner blanks its line before we leave

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import types
 from collections.abc import Iterator
 from typing import cast
@@ -636,6 +637,35 @@ def test_a_ctrl_c_held_while_a_child_starts_arrives_right_after(monkeypatch):
         time.sleep(PATIENCE)  # cut short by the Ctrl-C
         inside.append("the block went on")
     assert inside == []
+
+
+@needs("POSIX signals")
+def test_a_ctrl_c_while_the_spinner_thread_starts_comes_once_it_has_started():
+    """``Thread.start`` waits on a condition for the new thread to run; a Ctrl-C raised in that
+    wait at the wrong instruction leaves the condition's lock released twice, and the program
+    ends with "RuntimeError: release unlocked lock" and status 1 (seen once on 3.11, a Ctrl-C at
+    the first frame). Sent as the spinner thread draws its first frame, the Ctrl-C is raised
+    only after ``start`` has returned, outside ``threading``, and the spinner is stopped."""
+    from spinners import thread_spinner
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # restored by the leak guard
+    main_thread = threading.get_ident()
+
+    class CtrlCAtTheFirstFrame(io.StringIO):
+        sent = False
+
+        def write(self, text: str) -> int:
+            if not self.sent and threading.get_ident() != main_thread:  # the spinner's first frame
+                self.sent = True
+                signal.pthread_kill(main_thread, signal.SIGINT)
+            return super().write(text)
+
+    out = CtrlCAtTheFirstFrame()
+    with pytest.raises(KeyboardInterrupt) as interrupt:
+        thread_spinner.supervisor(lambda: time.sleep(PATIENCE), interval=0.01, out=out)
+    raised_in = {frame.filename for frame in traceback.extract_tb(interrupt.value.__traceback__)}
+    assert out.sent and threading.__file__ not in raised_in, raised_in
+    assert out.getvalue().endswith("\r"), "the spinner blanks its line"
 
 
 @needs("POSIX signals")

@@ -74,21 +74,32 @@ def claims_of(nodeid: str, root: Path) -> list[str]:
     return []
 
 
+def _version_tag() -> str:
+    """``3.12``; ``3.14t`` for a free-threaded build."""
+    return f"{sys.version_info.major}.{sys.version_info.minor}" + ("t" if gil_disabled_build() else "")
+
+
+def _gil_turned_on() -> bool:
+    """A free-threaded build running with its GIL turned back on (``PYTHON_GIL=1``)."""
+    return gil_disabled_build() and gil_enabled()
+
+
 def interpreter_tag() -> str:
-    """A short name for the running interpreter: ``3.12``, ``3.14t``."""
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    tag = version + ("t" if gil_disabled_build() else "")
+    """A short name for the running interpreter: ``3.12``, ``3.14t``, ``pypy-3.11``; a
+    free-threaded build run with its GIL on is ``3.14t-gil``, its report apart from the other's."""
+    tag = _version_tag()
     if sys.implementation.name != "cpython":
         tag = f"{sys.implementation.name}-{tag}"
-    return tag
+    return tag + ("-gil" if _gil_turned_on() else "")
 
 
 def interpreter_name() -> str:
     """The running interpreter as a reader names it: ``CPython 3.12``, ``CPython 3.14t``,
-    ``PyPy 3.11 (8.0)`` (PyPy's own version in brackets)."""
-    name = f"{platform.python_implementation()} {interpreter_tag().rsplit('-', 1)[-1]}"
+    ``PyPy 3.11 (8.0)`` (PyPy's own version in brackets), ``CPython 3.14t with the GIL on``."""
+    name = f"{platform.python_implementation()} {_version_tag()}"
     pypy = getattr(sys, "pypy_version_info", None)
-    return name + (f" ({pypy.major}.{pypy.minor})" if pypy is not None else "")
+    name += f" ({pypy.major}.{pypy.minor})" if pypy is not None else ""
+    return name + (" with the GIL on" if _gil_turned_on() else "")
 
 
 def build_description() -> str:

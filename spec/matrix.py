@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,12 @@ def remeasured(row: dict[str, Any]) -> bool:
 
 
 def version_key(tag: str) -> tuple[int, ...]:
-    number = tag.rsplit("-", 1)[-1].rstrip("t")
-    return (*(int(part) for part in number.split(".")), tag.endswith("t"))
+    """``3.14`` before ``3.14t`` before ``3.14t-gil``, by version first (``pypy-3.11``: 3.11)."""
+    found = re.search(r"(\d+)\.(\d+)(t?)", tag)
+    if found is None:  # not a tag of ours: last
+        return (sys.maxsize,)
+    major, minor, free_threaded = found.groups()
+    return int(major), int(minor), bool(free_threaded), tag.endswith("-gil")
 
 
 def _system(data: dict[str, Any]) -> str:

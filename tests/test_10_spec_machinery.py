@@ -215,9 +215,25 @@ def test_the_interpreter_is_named_with_its_implementation(monkeypatch):
     if sys.implementation.name == "cpython":
         assert catalogue.interpreter_name().startswith(f"CPython {sys.version_info.major}.{sys.version_info.minor}")
     monkeypatch.setattr("platform.python_implementation", lambda: "PyPy")
-    monkeypatch.setattr(catalogue, "interpreter_tag", lambda: "pypy-3.11")
+    monkeypatch.setattr(catalogue, "_version_tag", lambda: "3.11")
     monkeypatch.setattr(sys, "pypy_version_info", types.SimpleNamespace(major=8, minor=0), raising=False)
     assert catalogue.interpreter_name() == "PyPy 3.11 (8.0)"
+
+
+def test_a_free_threaded_build_run_with_its_gil_on_reports_apart(monkeypatch):
+    """``PYTHON_GIL=1`` on 3.14t: its report is not the GIL-free run's (``3.14t-gil`` beside
+    ``3.14t``), and the matrix puts its column right after that run's, versions in order."""
+    monkeypatch.setattr(catalogue, "gil_disabled_build", lambda: True)
+    monkeypatch.setattr(catalogue, "_version_tag", lambda: "3.14t")
+    monkeypatch.setattr("platform.python_implementation", lambda: "CPython")
+    monkeypatch.setattr(sys.implementation, "name", "cpython")
+    tags = {}
+    for on in (False, True):
+        monkeypatch.setattr(catalogue, "gil_enabled", lambda on=on: on)
+        tags[on] = (catalogue.interpreter_tag(), catalogue.interpreter_name())
+    assert tags == {False: ("3.14t", "CPython 3.14t"), True: ("3.14t-gil", "CPython 3.14t with the GIL on")}
+    found = ["3.14t-gil", "3.9", "pypy-3.11", "3.14t", "3.10", "3.14", "3.15"]
+    assert sorted(found, key=matrix.version_key) == ["3.9", "3.10", "pypy-3.11", "3.14", "3.14t", "3.14t-gil", "3.15"]
 
 
 def test_the_matrix_keeps_a_column_per_interpreter_and_platform(tmp_path):

@@ -50,54 +50,72 @@ def gil4_sweep(reports: Reports, path: Path) -> bool:
     return _saved(figure, path)
 
 
+# The units the cores-and-speed figure compares: (label, colour, claims whose evidence gives
+# its cores, claims whose evidence gives its speed-up), the first claim that has the figure
+# wins. Interpreters in one process exist from 3.14 (INT-2, INT-3); elsewhere no bar.
+UNITS = [
+    ("threads", "tab:orange", ("GIL-3",), ("POOL-3", "GIL-9")),
+    ("processes", "tab:blue", ("GIL-3", "GIL-10"), ("POOL-2", "GIL-10")),
+    ("interpreters", "tab:green", ("INT-2",), ("INT-3",)),
+]
+CORES_KEY = {"threads": "thread_cores", "processes": "process_cores", "interpreters": "interpreter_cores"}
+
+
+def _first(data: dict[str, Any], claims: tuple[str, ...], key: str) -> float | None:
+    for claim_id in claims:
+        value = _evidence(data, claim_id).get(key)
+        if isinstance(value, (int, float)):
+            return float(value)
+    return None
+
+
 def threads_processes(reports: Reports, path: Path) -> bool:
-    """GIL-3, 9, 10, POOL-2, 3: cores used and speed-up of CPU-bound work on two threads and
-    on two processes, a group of bars per interpreter."""
+    """GIL-3, 9, 10, POOL-2, 3, INT-2, 3: cores used and speed-up of CPU-bound work on two
+    threads, two processes and (3.14 and later) two interpreters, a group of bars per
+    interpreter. The legend sits above the tallest bar, never over one."""
+    figure = threads_processes_figure(reports)
+    return figure is not None and _saved(figure, path)
+
+
+def threads_processes_figure(reports: Reports) -> Any:
+    """The figure of :func:`threads_processes`, not yet saved (None: no report has its series)."""
     rows = []
     for label, data in reports.items():
-        gil3, gil9, gil10 = (_evidence(data, claim) for claim in ("GIL-3", "GIL-9", "GIL-10"))
-        pool2, pool3 = _evidence(data, "POOL-2"), _evidence(data, "POOL-3")
-        if "thread_cores" in gil3 and "process_cores" in gil3:
-            rows.append((label, gil3, gil9, gil10, pool2, pool3))
+        cores = {unit: _first(data, claims, CORES_KEY[unit]) for unit, _, claims, _ in UNITS}
+        speeds = {unit: _first(data, claims, "speedup") for unit, _, _, claims in UNITS}
+        if cores["threads"] is not None and cores["processes"] is not None:
+            rows.append((label, cores, speeds))
     if not rows:
-        return False
-    figure, (cores, speed) = plt.subplots(1, 2, figsize=(10, 4.5))
-    width = 0.38
-    for index, (_, gil3, gil9, gil10, pool2, pool3) in enumerate(rows):
-        cores.bar(
-            index - width / 2, gil3["thread_cores"], width, color="tab:orange", label="2 threads" if not index else None
-        )
-        cores.bar(
-            index + width / 2,
-            gil3["process_cores"],
-            width,
-            color="tab:blue",
-            label="2 processes" if not index else None,
-        )
-        thread_speed = pool3.get("speedup", gil9.get("speedup", 0.0))
-        process_speed = pool2.get("speedup", gil10.get("speedup", 0.0))
-        speed.bar(
-            index - width / 2, thread_speed, width, color="tab:orange", label="pool on 2 threads" if not index else None
-        )
-        speed.bar(
-            index + width / 2,
-            process_speed,
-            width,
-            color="tab:blue",
-            label="pool on 2 processes" if not index else None,
-        )
+        return None
+    figure, (cores_axes, speed_axes) = plt.subplots(1, 2, figsize=(11, 4.8))
+    width = 0.8 / len(UNITS)
+    tallest = {"cores": 2.0, "speed-up": 2.0}
+    for index, (_, cores, speeds) in enumerate(rows):
+        for place, (unit, colour, _, _) in enumerate(UNITS):
+            offset = index + (place - (len(UNITS) - 1) / 2) * width
+            for axes, values, what in ((cores_axes, cores, "cores"), (speed_axes, speeds, "speed-up")):
+                value = values[unit]
+                if value is None:
+                    continue
+                axes.bar(offset, value, width, color=colour, label=f"2 {unit}")
+                tallest[what] = max(tallest[what], value)
     labels = [row[0] for row in rows]
-    for axes, title, ylabel in (
-        (cores, "GIL-3, GIL-10: cores used", "cores"),
-        (speed, "POOL-2, POOL-3: speed-up over sequential", "speed-up"),
+    for axes, title, what in (
+        (cores_axes, "GIL-3, GIL-10, INT-2: cores used", "cores"),
+        (speed_axes, "POOL-2, POOL-3, INT-3: speed-up over sequential", "speed-up"),
     ):
         axes.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize="small")
         axes.axhline(1.0, color="grey", linestyle=":")
         axes.axhline(2.0, color="grey", linestyle="--")
+        axes.set_ylim(0, tallest[what] * 1.35)  # headroom for the legend, in a row above the bars
         axes.set_title(title)
-        axes.set_ylabel(ylabel)
-        axes.legend(fontsize="small")
-    return _saved(figure, path)
+        axes.set_ylabel(what)
+        handles, names = axes.get_legend_handles_labels()
+        once = dict(zip(names, handles, strict=True))  # a label per unit, however many interpreters have it
+        if once:  # (a panel with no bar has no legend)
+            axes.legend(once.values(), once.keys(), fontsize="small", loc="upper center", ncol=len(once))
+    figure.tight_layout()
+    return figure
 
 
 def gil_gaps(reports: Reports, path: Path) -> bool:

@@ -47,6 +47,7 @@ FIGURE_OF = {
     "POOL-2": "threads-processes",
     "POOL-3": "threads-processes",
     "INT-2": "threads-processes",
+    "INT-3": "threads-processes",
     "GIL-5": "gil-gaps",
     "GIL-6": "gil-gaps",
     "IMP-1": "timelines",
@@ -259,7 +260,7 @@ def build(reports_dir: Path, out: Path) -> dict[str, Path]:
 
 FIGURE_TITLES = {
     "gil4-sweep": "a waiting thread's wait against the switch interval",
-    "threads-processes": "cores used and speed-up of CPU-bound work, threads against processes",
+    "threads-processes": "cores used and speed-up of CPU-bound work: threads, processes, interpreters in one process",
     "gil-gaps": "the probe thread's longest pause during calls that release the GIL and calls that keep it",
     "timelines": "when each spinner's frames arrived beside slow work",
     "pool-benchmark": "each pool's time against the ideal makespan",

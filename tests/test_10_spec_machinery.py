@@ -842,3 +842,34 @@ def test_no_published_speed_up_exceeds_what_the_cores_it_used_can_make():
                     assert figures.plausible(), f"{path.name} {claim_id}: {figures}"
                     checked += 1
     assert checked >= 7 * 4  # POOL-2, J-2, POOL-3 and GIL-FT's proxy at least, on each published Python
+
+
+def test_the_cores_and_speed_figure_keeps_its_legend_off_every_bar():
+    """On the published results, and on made-up ones whose bars reach 2.2: in both panels of
+    the threads-processes figure the legend overlaps no bar (it once covered 3.15's), and
+    interpreters have their bars where a report measured them."""
+    pytest.importorskip("matplotlib", reason="the site's figures need the docs extra (tox -e tooling has it)")
+    import matplotlib.pyplot
+
+    from spec import figures
+
+    published = matrix.load_reports(ROOT / "docs" / "results")
+    tall = {
+        "GIL-3": {"evidence": {"thread_cores": 2.2, "process_cores": 2.2}},
+        "POOL-2": {"evidence": {"speedup": 2.2}},
+        "POOL-3": {"evidence": {"speedup": 2.2}},
+        "INT-2": {"evidence": {"interpreter_cores": 2.2}},
+        "INT-3": {"evidence": {"speedup": 2.2}},
+    }
+    made_up = {f"made-up {n}": {"claims": tall} for n in range(9)}
+    for reports in (published, made_up):
+        figure = figures.threads_processes_figure(reports)
+        figure.canvas.draw()
+        renderer = figure.canvas.get_renderer()
+        for axes in figure.axes:
+            legend = axes.get_legend().get_window_extent(renderer)
+            bars = [patch.get_window_extent(renderer) for patch in axes.patches]
+            assert bars and not [bar for bar in bars if bar.overlaps(legend)], axes.get_title()
+        if reports is made_up:
+            assert all("2 interpreters" in axes.get_legend_handles_labels()[1] for axes in figure.axes)
+        matplotlib.pyplot.close(figure)

@@ -33,6 +33,7 @@ NEAREST = {
     "spinners/animation.py": ["test_04_spinner_thread.py", "test_05_spinner_process.py", "test_06_spinner_asyncio.py"],
     "spinners/thread_spinner.py": ["test_04_spinner_thread.py", "test_07_supervisors.py"],
     "spinners/process_spinner.py": ["test_05_spinner_process.py", "test_07_supervisors.py"],
+    "spinners/interpreter_spinner.py": ["test_14_interpreters.py", "test_00_package.py", "test_11_command_line.py"],
     "spinners/asyncio_spinner.py": ["test_06_spinner_asyncio.py", "test_08_gil_impact.py", "test_00_package.py"],
     "spinners/interrupts.py": ["test_11_command_line.py", "test_00_package.py", "test_05_spinner_process.py"],
     "spinners/work.py": ["test_00_package.py", "test_06_spinner_asyncio.py", "test_08_gil_impact.py"],

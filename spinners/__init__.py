@@ -5,6 +5,8 @@ Each spinner is the same idea on a different execution unit:
 * :mod:`spinners.thread_spinner` -- a ``threading.Thread`` stopped by a ``threading.Event``;
 * :mod:`spinners.process_spinner` -- a ``multiprocessing.Process`` stopped by a
   ``multiprocessing`` event;
+* :mod:`spinners.interpreter_spinner` -- an interpreter of its own on a thread of the same
+  process (``concurrent.interpreters``, 3.14 and later), stopped through an interpreters queue;
 * :mod:`spinners.asyncio_spinner` -- an ``asyncio.Task`` stopped by ``Task.cancel()``.
 
 The slow work they run beside (a sleep, or a primality check) is in

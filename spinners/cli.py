@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import importlib.util
 import multiprocessing
 import os
+import platform
 import select
 import shutil
 import signal
@@ -30,7 +32,13 @@ from spinners.work import DELAY, NAP_EVERY, PRIME, is_prime, slow
 R = TypeVar("R")
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 EXIT_FAILED = 1
-WORKS = {"thread": ("sleep", "prime"), "process": ("sleep", "prime"), "asyncio": ("sleep", "prime", "nap")}
+WORKS = {
+    "thread": ("sleep", "prime"),
+    "process": ("sleep", "prime"),
+    "interpreter": ("sleep", "prime"),
+    "asyncio": ("sleep", "prime", "nap"),
+}
+INTERPRETERS_FROM = (3, 14)  # concurrent.interpreters
 LONGEST_WAIT = min(threading.TIMEOUT_MAX, 1e9)  # seconds: 31 years, or less where the timers take less
 SHORTEST_INTERVAL = 0.001  # seconds between frames: faster only floods the terminal
 LARGEST_NUMBER = 10**20  # checking a larger prime by trial division would take hours
@@ -40,6 +48,7 @@ LONGEST_WORD = 100  # characters: a word on standard input this long is refused,
 EXAMPLES = """examples:
   spinners thread                       3 s of \\|/- on a thread, then the answer
   spinners process --start-method spawn the spinner in a child process
+  spinners interpreter                  the spinner in another interpreter of this process (3.14+)
   spinners asyncio --work nap           is_prime in the event loop, napping so the spinner can draw
   spinners thread --work prime --number 5_000_111_000_222_021
   spinners primes --workers 2           the built-in numbers, checked by a pool of 2 processes
@@ -126,7 +135,7 @@ def usable_cpus() -> int:
 def build_parser() -> Parser:
     parser = Parser(
         prog="spinners",
-        description="Animate \\|/- while slow work runs on a thread, a process or an asyncio task.",
+        description="Animate \\|/- while slow work runs on a thread, a process, an interpreter or an asyncio task.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -136,6 +145,7 @@ def build_parser() -> Parser:
     for unit, help_text in (
         ("thread", "the spinner runs on a thread; the main thread does the work"),
         ("process", "the spinner runs in a child process; the parent does the work"),
+        ("interpreter", "the spinner runs in another interpreter of this process (3.14+); the main one does the work"),
         ("asyncio", "the spinner is an asyncio task; the supervisor coroutine does the work"),
     ):
         sub = units.add_parser(unit, help=help_text, description=help_text)
@@ -215,12 +225,15 @@ def check_applies(parser: Parser, args: argparse.Namespace) -> None:
     if args.unit == "primes":
         for option in SPINNER_OPTIONS:
             if getattr(args, option[2:].replace("-", "_")) is not None:
-                parser.error(f"{option}: only the spinners (thread, process, asyncio) take it, not primes")
+                parser.error(f"{option}: only the spinners (thread, process, interpreter, asyncio) take it, not primes")
         if args.start_method is not None and args.runner != "process":
             parser.error("--start-method: only --runner process takes it")
         if args.workers is not None and args.runner == "sequential":
             parser.error("--workers: --runner sequential has no workers")
         return
+    if args.unit == "interpreter" and not has_interpreters():
+        running = f"{platform.python_implementation()} {sys.version_info.major}.{sys.version_info.minor}"
+        parser.error(f"interpreter: needs Python 3.14 or later (concurrent.interpreters); this is {running}")
     if args.start_method is not None and args.unit != "process":
         parser.error(f"--start-method: the {args.unit} spinner has no child to start; only 'process' takes it")
     if args.nap_every is not None and (args.unit, args.work) != ("asyncio", "nap"):
@@ -229,6 +242,11 @@ def check_applies(parser: Parser, args: argparse.Namespace) -> None:
         parser.error("--number: only --work prime (or nap) checks a number")
     if args.delay is not None and args.work != "sleep":
         parser.error("--delay: only --work sleep sleeps")
+
+
+def has_interpreters() -> bool:
+    """This Python can run interpreters of its own (``concurrent.interpreters``, 3.14 and later)."""
+    return sys.version_info >= INTERPRETERS_FROM and importlib.util.find_spec("concurrent.interpreters") is not None
 
 
 def fit(message: str, columns: int, ellipsis: str = "…") -> str:
@@ -434,6 +452,10 @@ def run_spinner(args: argparse.Namespace, out: TextIO) -> str:
             from spinners import thread_spinner
 
             result = thread_spinner.supervisor(work, **opts, out=out)
+        elif args.unit == "interpreter":  # pragma: no cover  (3.14 and later: see .coveragerc)
+            from spinners import interpreter_spinner
+
+            result = interpreter_spinner.supervisor(work, **opts)
         else:
             from spinners import process_spinner
 

@@ -20,6 +20,7 @@ from spinners.cli import build_parser, main
 from spinners.prime_pool import LARGE, SMALL
 from spinners.work import is_prime, slow
 from tests.support.frames import Metronome, frames_in, median_interval
+from tests.support.platforms import needs
 from tests.support.primes import miller_rabin, prime_taking
 from tests.support.processes import (
     ROOT,
@@ -229,7 +230,7 @@ def test_the_smallest_values_allowed_are_accepted(capsys):
 def test_help_describes_every_unit_and_option(spinners_main):
     result = spinners_main("--help")
     assert result.returncode == 0
-    for word in ("thread", "process", "asyncio", "primes"):
+    for word in ("thread", "process", "interpreter", "asyncio", "primes"):
         assert word in result.stdout
     result = spinners_main("process", "--help")
     for option in ("--work", "--delay", "--number", "--message", "--interval", "--start-method"):
@@ -271,6 +272,8 @@ def a_minute_of_checking() -> str:
         ("process", "prime"),
         ("asyncio", "prime"),
         ("asyncio", "nap"),
+        pytest.param("interpreter", "sleep", marks=needs("interpreters in one process")),
+        pytest.param("interpreter", "prime", marks=needs("interpreters in one process")),
     ],
 )
 def test_ctrl_c_leaves_a_clean_line_no_orphan_and_dies_of_sigint(unit, work, a_minute_of_checking):

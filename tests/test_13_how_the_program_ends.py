@@ -56,6 +56,7 @@ PROGRAMS = {
     "process spinner": lambda: ["process", *SPINNING],
     "asyncio spinner": lambda: ["asyncio", *SPINNING],
     "thread spinner": lambda: ["thread", *SPINNING],
+    "interpreter spinner": lambda: ["interpreter", *SPINNING],
     "pool": lambda: ["primes", "--workers", "2", *_a_minute_of_checks()],
 }
 
@@ -92,6 +93,8 @@ def _under_way(child: subprocess.Popen[bytes], program: str) -> bytes:
         ("pool", signal.SIGHUP, True),
         ("asyncio spinner", signal.SIGTERM, False),
         ("thread spinner", signal.SIGHUP, False),
+        pytest.param("interpreter spinner", signal.SIGTERM, False, marks=needs("interpreters in one process")),
+        pytest.param("interpreter spinner", signal.SIGHUP, True, marks=needs("interpreters in one process")),
     ],
     ids=lambda value: value.name if isinstance(value, signal.Signals) else str(value),
 )
@@ -159,9 +162,10 @@ UNITS = [
     ["thread", "--delay", "0.1", "--animate", "always"],
     ["process", "--delay", "0.1", "--animate", "always"],
     ["asyncio", "--delay", "0.1", "--animate", "always"],
+    pytest.param(["interpreter", "--delay", "0.1", "--animate", "always"], marks=needs("interpreters in one process")),
     ["primes", "--workers", "2", "7", "11"],
 ]
-UNIT_IDS = ["thread", "process", "asyncio", "primes"]
+UNIT_IDS = ["thread", "process", "asyncio", "interpreter", "primes"]
 
 
 @pytest.mark.parametrize("args", UNITS, ids=UNIT_IDS)

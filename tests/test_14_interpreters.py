@@ -10,14 +10,16 @@ why: that Python predates it.
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
 import json
 import os
 import queue
+import re
 import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import psutil
 import pytest
@@ -26,6 +28,7 @@ from measuring.build import GIL_OFF, INTERPRETERS, NO_INTERPRETERS
 from measuring.cpu import loops_for, run_units, speedup
 from spinners.work import is_prime
 from tests.support.cpu import Attempts, Parallel, attempts, judged_not_parallel, judged_parallel
+from tests.support.frames import Metronome, assert_keeps_pace, frames_of, median_interval
 from tests.support.interpreters import WORK_SECONDS, absent_as_documented, in_a_new_interpreter
 from tests.support.primes import prime_taking
 from tests.support.tolerances import MORE_THAN_ONE_CORE, NOISE_SPEEDUP, ONE_CORE_OF_THREADS, TWO_CORES_SPEEDUP
@@ -259,3 +262,92 @@ def test_each_interpreter_has_a_switch_interval_of_its_own(evidence):
     thread.start()
     join(thread)
     assert read == [pytest.approx(0.02)]
+
+
+# --- 6. The spinner in another interpreter -----------------------------------------------------
+
+FRAME_INTERVAL = 0.05  # the spinners' frame interval here
+CHECK_SECONDS = 0.4  # the main interpreter's CPU-bound check: 8 frame intervals
+SPINNER_RUN = """
+import os, sys, time
+from spinners import {unit}_spinner
+from spinners.work import is_prime
+sys.setswitchinterval({switch})  # the main interpreter's
+print("pid", os.getpid(), flush=True)
+t0 = time.perf_counter()
+def work():
+    print(f"work began after {{time.perf_counter() - t0:.4f}} s", flush=True)
+    return is_prime({n})
+{unit}_spinner.supervisor(work, interval={interval})
+"""
+
+
+class SpinnerRun(NamedTuple):
+    stamps: list[float]  # when each frame arrived here
+    output: str
+    start_s: float  # from the supervisor's call to the work's start, as the program measured it
+
+    @property
+    def longest_gap(self) -> float:
+        return max(b - a for a, b in itertools.pairwise(self.stamps))
+
+
+def _spinner_while_computing(unit: str, n: int, switch: float) -> SpinnerRun:
+    """The frames of ``unit``'s spinner while the main interpreter checks ``n`` at a switch
+    interval of ``switch`` seconds, in a program of its own."""
+    stamps, output = frames_of(SPINNER_RUN.format(unit=unit, n=n, interval=FRAME_INTERVAL, switch=switch))
+    began = re.search(r"work began after ([\d.]+) s", output)
+    assert began is not None, output
+    return SpinnerRun(stamps, output, float(began.group(1)))
+
+
+def _interpreter_start_up() -> float:
+    """What delays the first frame: making an interpreter and importing the spinner there."""
+    from concurrent import interpreters  # type: ignore[attr-defined,unused-ignore]
+
+    t0 = time.perf_counter()
+    interpreter = interpreters.create()
+    try:
+        interpreter.prepare_main(path=tuple(sys.path))
+        interpreter.exec("import sys; sys.path[:] = path; import spinners.interpreter_spinner")
+        return time.perf_counter() - t0
+    finally:
+        interpreter.close()
+
+
+@serial
+@claim("INT-6")
+def test_the_spinner_in_another_interpreter_keeps_its_pace_while_the_main_one_computes(evidence):
+    """The spinner in an interpreter of its own, on a thread of the supervisor's process, draws
+    at its pace while the main interpreter computes, even at a switch interval of a whole
+    second: its interpreter has its own GIL, as the process spinner's child has (IMP-2). The
+    thread spinner in the same program stutters (control, IMP-1), where there is a GIL."""
+    if not_here(evidence):
+        return
+    n = prime_taking(CHECK_SECONDS)
+    with Metronome(FRAME_INTERVAL) as machine:
+        default = _spinner_while_computing("interpreter", n, 0.005)
+        long = _spinner_while_computing("interpreter", n, 1.0)
+    pace = median_interval(long.stamps)
+    evidence.record(
+        frame_interval_s=FRAME_INTERVAL,
+        pace_at_5ms_s=median_interval(default.stamps),
+        longest_gap_at_5ms_s=default.longest_gap,
+        pace_at_1s_s=pace,
+        frames_per_s_at_1s=round(1 / pace, 1),
+        longest_gap_at_1s_s=long.longest_gap,
+        # what delays the first frame: the spinner's start, which the supervisor waits out
+        start_at_1s_s=long.start_s,
+        interpreter_start_up_s=_interpreter_start_up(),
+        sleeper_pace_s=machine.pace,
+    )
+    assert "spinner object: Interpreter(" in long.output and long.output.startswith("pid ")
+    assert_keeps_pace(evidence, pace, machine)
+    assert long.longest_gap < 1.0, "a frame waited for the main interpreter's switch interval"
+    thread = _spinner_while_computing("thread", n, 1.0)
+    evidence.record(thread_frames_at_1s=len(thread.stamps), interpreter_frames_at_1s=len(long.stamps))
+    if GIL_OFF:  # no GIL for the thread spinner to wait on either
+        evidence.not_applicable(NO_GIL_EITHER)
+        assert len(thread.stamps) >= len(long.stamps) / 2
+    else:  # a frame before the check takes the GIL, maybe one a second, one as it ends
+        assert len(thread.stamps) < len(long.stamps) / 2, (thread.stamps, long.stamps)

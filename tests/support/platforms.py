@@ -65,6 +65,8 @@ CAPABILITIES: dict[str, Callable[[], bool]] = {
     # the kernel function a thread sleeps in (Linux /proc/PID/wchan)
     "kernel wait channels": WAIT_CHANNEL.exists,
     "resource": lambda: _importable("resource"),
+    # several interpreters in one process: concurrent.interpreters (CPython 3.14 and later)
+    "interpreters in one process": lambda: _importable("concurrent.interpreters"),
 }
 
 

@@ -17,7 +17,7 @@ import pytest
 from tests.support.children import SHARED, change_shared
 from tests.support.processes import python
 from tests.support.tolerances import AT_MOST_ONE_CORE
-from tests.support.waiting import join, started
+from tests.support.waiting import PATIENCE, join, started
 
 claim = pytest.mark.claim
 
@@ -208,9 +208,15 @@ def test_a_coroutine_that_never_awaits_blocks_every_other(evidence):
         assert (after > before) is yields
 
 
-def _try_get(channel, out) -> None:
+def _try_get(channel, put_done, out) -> None:
+    """In a forked child: once the parent's put is over, take what reached this process.
+
+    A thread queue is looked at without waiting: it is this process's copy, made at the fork,
+    and nothing the parent does afterwards can reach it. A process queue is waited on, since its
+    item comes through a pipe from the parent's feeder thread, whenever that thread runs."""
+    put_done.wait(PATIENCE)
     try:
-        out.put(channel.get(timeout=0.1))
+        out.put(channel.get_nowait() if isinstance(channel, queue.Queue) else channel.get(timeout=PATIENCE))
     except queue.Empty:
         out.put("nothing arrived")
 
@@ -230,14 +236,17 @@ def test_each_unit_kind_has_its_own_queues_and_locks(evidence):
     context = multiprocessing.get_context("fork")
     results = context.SimpleQueue()
     channels: list[Any] = [queue.Queue(), context.Queue()]
-    for channel in channels:
-        child = context.Process(target=_try_get, args=(channel, results))
-        child.start()
-        channel.put("item")
-        got = results.get()
-        join(child)
-        evidence.record(**{type(channel).__module__: got})
-        assert got == ("nothing arrived" if isinstance(channel, queue.Queue) else "item")
-        if not isinstance(channel, queue.Queue):
-            channel.close()
-            channel.join_thread()
+    try:
+        for channel in channels:
+            put_done = context.Event()
+            child = context.Process(target=_try_get, args=(channel, put_done, results))
+            child.start()
+            channel.put("item")
+            put_done.set()  # the child looks only now: no race between its look and the put
+            got = results.get()
+            join(child)
+            evidence.record(**{type(channel).__module__: got})
+            assert got == ("nothing arrived" if isinstance(channel, queue.Queue) else "item")
+    finally:
+        channels[1].close()
+        channels[1].join_thread()

@@ -307,8 +307,14 @@ def test_a_worker_killed_mid_run_ends_the_command_with_one_line(evidence):
     with cli_in_own_session("primes", "--workers", "2", *numbers) as child:
         assert child.stdout is not None
         read_until(child.stdout, b"processes:\n", "the header")
-        wait_until(lambda: len(computing_below(child.pid)) == 2, "both workers to compute")
-        worker = computing_below(child.pid)[0]
+        busy: list[int] = []  # the workers seen computing, both at one look
+
+        def both_compute() -> bool:
+            busy[:] = computing_below(child.pid)
+            return len(busy) == 2
+
+        wait_until(both_compute, "both workers to compute")
+        worker = busy[0]
         os.kill(worker, signal.SIGKILL)
         (_, err), took = timed(lambda: child.communicate(timeout=PATIENCE))
     evidence.record(error=err.decode().strip(), exit_s=took)

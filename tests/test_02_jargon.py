@@ -235,7 +235,8 @@ def test_each_unit_kind_has_its_own_queues_and_locks(evidence):
         evidence.not_demonstrable("needs the fork start method to hand a thread queue to a child")
     context = multiprocessing.get_context("fork")
     results = context.SimpleQueue()
-    channels: list[Any] = [queue.Queue(), context.Queue()]
+    process_queue = context.Queue()
+    channels: list[Any] = [queue.Queue(), process_queue]
     try:
         for channel in channels:
             put_done = context.Event()
@@ -248,5 +249,5 @@ def test_each_unit_kind_has_its_own_queues_and_locks(evidence):
             evidence.record(**{type(channel).__module__: got})
             assert got == ("nothing arrived" if isinstance(channel, queue.Queue) else "item")
     finally:
-        channels[1].close()
-        channels[1].join_thread()
+        process_queue.close()
+        process_queue.join_thread()

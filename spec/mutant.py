@@ -12,20 +12,27 @@ mutants within reach, it judges in two stages, each stopping at the first failur
 A failure in either stage is a failure of the specification, so the verdict is the one the
 whole specification would give; the quick stage only saves time on the easy kills.
 
+With ``--covering`` the quick stage runs, instead of the nearest tests, the tests that run the
+mutated lines, from the map that ``python -m spec.covering`` writes (the nearest tests still
+judge a line run at import); a test that never runs the line cannot tell the mutant from
+the original.
+
 With ``--nearest-only`` the second stage is left out: a sweep of every mutant in minutes
 rather than hours, whose survivors are then judged one by one -- run against the whole
 specification (``cosmic-ray mutate-and-test MODULE OPERATOR OCCURRENCE "python -m spec.mutant"``)
 or shown equivalent.
 
-    python -m spec.mutant [--nearest-only]
+    python -m spec.mutant [--covering] [--nearest-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 
+from spec import covering
 from spec.run import NO_TESTS
 
 # The test modules that exercise each package module most directly.
@@ -48,18 +55,43 @@ def mutated_modules() -> list[str]:
     return diff.stdout.split() if diff.returncode == 0 else []
 
 
+def mutated_lines(module: str) -> list[int]:
+    """The lines of ``module``, numbered as in the last commit, that the mutant changed."""
+    diff = subprocess.run(["git", "diff", "-U0", "--", module], capture_output=True, text=True, check=False)
+    lines: list[int] = []
+    for start, count in re.findall(r"^@@ -(\d+)(?:,(\d+))? ", diff.stdout, flags=re.MULTILINE):
+        lines.extend(range(int(start), int(start) + max(int(count or 1), 1)))
+    return lines
+
+
+def quick_tests(modules: list[str], use_map: bool) -> list[str]:
+    """The tests of the quick stage: those that run the mutated lines (with ``use_map``),
+    else the test modules nearest each mutated module."""
+    chosen: set[str] = set()
+    for module in modules:
+        running = covering.tests_running(module, mutated_lines(module)) if use_map else None
+        if running is None:
+            chosen.update(f"tests/{name}" for name in NEAREST.get(module, []))
+        else:
+            chosen.update(running)
+    return sorted(chosen)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spec.mutant", description=__doc__.split("\n\n")[0])
     parser.add_argument("--nearest-only", action="store_true", help="leave out the whole specification")
+    parser.add_argument("--covering", action="store_true", help="quick stage: the tests that run the mutated lines")
     args = parser.parse_args(argv)
-    nearest = sorted({f"tests/{name}" for module in mutated_modules() for name in NEAREST.get(module, [])})
+    nearest = quick_tests(mutated_modules(), args.covering)
     if nearest:
-        # a mutant that deadlocks fails at 20 s: no quick test takes 2 s on a loaded machine
-        quick = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-n", "2", "--timeout=20"]
-        quick += ["--report-dir=.mutation-reports", "-m", "not serial", "-k", "not demo", *nearest]
+        # a mutant that deadlocks fails at 20 s: no quick test takes 2 s on a loaded machine;
+        # a handful of tests runs sooner without xdist's workers to start
+        workers = "2" if len(nearest) > 8 else "0"
+        quick = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-n", workers, "--timeout=20"]
+        quick += ["--report-dir=.mutation-reports", *covering.SELECTION, *nearest]
         code = subprocess.call(quick, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if code not in (0, NO_TESTS):
-            print(f"killed by the quick stage ({' '.join(nearest)}): exit {code}")
+            print(f"killed by the quick stage ({len(nearest)} test modules or tests): exit {code}")
             return code
     if args.nearest_only:
         print("survived the quick stage")

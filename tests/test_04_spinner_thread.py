@@ -19,7 +19,7 @@ from spinners.animation import spin
 from spinners.asyncio_spinner import slow_async
 from spinners.work import slow
 from tests.support.frames import Metronome, StampedStream, assert_keeps_pace, frames_in, frames_of, median_interval
-from tests.support.processes import BUFFERED_ENV, ROOT, python, read_until
+from tests.support.processes import ROOT, buffered_env, python, read_until
 from tests.support.tolerances import AT_LEAST, LATE, PROMPT
 from tests.support.waiting import PATIENCE, join, started, wait_until
 
@@ -86,7 +86,7 @@ def test_every_frame_reaches_a_block_buffered_pipe_at_once(evidence):
         [sys.executable, "-m", "spinners", "thread", "--delay", "30", "--interval", "0.05", "--animate", "always"],
         stdout=subprocess.PIPE,
         cwd=ROOT,
-        env=BUFFERED_ENV,
+        env=buffered_env(),
     )
     try:
         assert child.stdout is not None
@@ -98,7 +98,7 @@ def test_every_frame_reaches_a_block_buffered_pipe_at_once(evidence):
     assert still_running, "the first frame arrived only when the program ended"
     # Control
     control = subprocess.Popen(
-        [sys.executable, "-c", NO_FLUSH_SPINNER], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=BUFFERED_ENV
+        [sys.executable, "-c", NO_FLUSH_SPINNER], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=buffered_env()
     )
     try:
         assert control.stderr is not None and control.stdout is not None

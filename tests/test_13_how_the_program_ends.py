@@ -27,8 +27,8 @@ from spinners.work import slow
 from tests.support.platforms import needs
 from tests.support.primes import prime_taking
 from tests.support.processes import (
-    BUFFERED_ENV,
     ROOT,
+    buffered_env,
     children_below,
     cli_in_own_session,
     computing_below,
@@ -175,7 +175,7 @@ def test_a_full_disk_ends_the_program_with_one_line(args):
     says so, no traceback, exit status 1."""
     with open("/dev/full", "w") as full:
         result = subprocess.run(
-            spinners_command(*args), stdout=full, stderr=subprocess.PIPE, cwd=ROOT, env=BUFFERED_ENV, timeout=PATIENCE
+            spinners_command(*args), stdout=full, stderr=subprocess.PIPE, cwd=ROOT, env=buffered_env(), timeout=PATIENCE
         )
     assert (result.returncode, result.stderr) == (1, b"spinners: write error: No space left on device\n")
 

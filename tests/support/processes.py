@@ -40,8 +40,10 @@ def python(*args: str, timeout: float = 60, **kwargs: Any) -> subprocess.Complet
 # The environment of a program started as a user starts it: block-buffered standard streams
 # when its output is piped (this environment may set PYTHONUNBUFFERED, which would hide a
 # missing flush), and no COLUMNS or LINES (pytest-xdist sets them in its workers; a program
-# on a terminal would take them over the terminal's own size).
-BUFFERED_ENV = {key: value for key, value in os.environ.items() if key not in ("PYTHONUNBUFFERED", "COLUMNS", "LINES")}
+# on a terminal would take them over the terminal's own size). Read at each start, as a child
+# would inherit it (spec.covering labels each child with the test that started it).
+def buffered_env() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key not in ("PYTHONUNBUFFERED", "COLUMNS", "LINES")}
 
 
 def read_some(pipe: Any) -> bytes:
@@ -190,7 +192,7 @@ def cli_in_own_session(*args: str) -> Iterator[subprocess.Popen[bytes]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,
-        env=BUFFERED_ENV,
+        env=buffered_env(),
         start_new_session=True,
     )
     try:
@@ -236,7 +238,7 @@ def on_a_terminal(*args: str, columns: int) -> Iterator[tuple[subprocess.Popen[b
         stdout=terminal,
         stderr=terminal,
         cwd=ROOT,
-        env=BUFFERED_ENV,
+        env=buffered_env(),
         start_new_session=True,
     )
     os.close(terminal)

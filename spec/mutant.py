@@ -31,9 +31,12 @@ import argparse
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 from spec import covering
 from spec.run import NO_TESTS
+
+LOG = Path(".mutation-reports", "quick-stage.log")
 
 # The test modules that exercise each package module most directly.
 NEAREST = {
@@ -89,9 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         workers = "2" if len(nearest) > 8 else "0"
         quick = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-n", workers, "--timeout=20"]
         quick += ["--report-dir=.mutation-reports", *covering.SELECTION, *nearest]
-        code = subprocess.call(quick, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        LOG.parent.mkdir(exist_ok=True)
+        with LOG.open("w") as log:  # what killed the last mutant, to read when a kill looks wrong
+            code = subprocess.call(quick, stdout=log, stderr=subprocess.STDOUT)
         if code not in (0, NO_TESTS):
-            print(f"killed by the quick stage ({len(nearest)} test modules or tests): exit {code}")
+            print(f"killed by the quick stage ({len(nearest)} test modules or tests, {LOG}): exit {code}")
             return code
     if args.nearest_only:
         print("survived the quick stage")

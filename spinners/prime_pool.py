@@ -119,8 +119,7 @@ def arrivals(results: Channel, units: Sequence[threading.Thread] | Sequence[Base
         if reader is not None and not reader.poll():  # nothing to read: has a worker ended?
             if died or signed_off < ended_cleanly:  # all they sent has been read: no sign-off is coming
                 names = ", ".join(f"{unit.name} (pid {unit.pid}, exit code {unit.exitcode})" for unit in died)
-                missing = f"{ended_cleanly - signed_off} ended with exit code 0 but never signed off"
-                raise WorkerDied(f"a worker ended without signing off: {names or missing}")
+                raise WorkerDied(f"a worker ended without signing off: {names or 'one with exit code 0'}")
             wait([reader, *(unit.sentinel for unit in watching)])
             ended = [unit for unit in watching if unit.exitcode is not None]
             watching = [unit for unit in watching if unit not in ended]

@@ -279,7 +279,7 @@ def _raises_on(doomed: int, n: int) -> object:
         pytest.param("kill", r"pid \d+, exit code -9\)", marks=needs("POSIX signals")),  # -SIGKILL
         ("exit", r"pid \d+, exit code 3\)"),
         ("raise", r"pid \d+, exit code 1\)"),
-        ("exit 0", "1 ended with exit code 0 but never signed off"),
+        ("exit 0", "without signing off: one with exit code 0$"),
     ],
 )
 def test_a_worker_that_dies_without_signing_off_makes_the_pool_raise_at_once(evidence, how, named, capfd):
@@ -897,6 +897,53 @@ def test_a_write_that_finds_the_pipe_closed_goes_quiet(tmp_path):
     behind.write("after")
     behind.close()
     assert (tmp_path / "out").read_text() == ""  # it went to /dev/null
+
+
+def test_a_cut_message_fills_the_room_it_has_to_the_last_column():
+    """A message too long for the terminal loses one character at a time until it fits with
+    its ellipsis, so the line keeps every column it can (frame, space, message, ellipsis,
+    and the cursor's column); wide characters, two columns each, may leave one free."""
+    for length in range(6, 12):
+        assert fit("abcdefghijkl"[:length], 8) == "abcd…"  # 8 columns: "| " + 5 + the cursor's
+    assert fit("日本語です", 7) == "日…"  # "日本…" is 5 columns, one more than the 4 it has
+    assert fit("日本語です", 8) == "日本…"
+
+
+def test_a_terminal_too_narrow_for_a_letter_and_the_ellipsis_shows_no_message():
+    """An ellipsis alone says nothing: on a terminal with room for the ellipsis but not for one
+    letter before it, the spinner draws its frame without a message."""
+    assert fit("thinking!", 4) == ""
+    assert fit("thinking!", 5) == "t…"
+
+
+@needs("POSIX signals")
+def test_a_ctrl_c_that_lands_in_asyncios_own_code_cancels_the_supervisor_there(monkeypatch):
+    """Where a task's step runs asyncio's own Python code (PyPy's tasks, asyncio's helpers on
+    any Python), a ``KeyboardInterrupt`` raised there could end up as the task's outcome before
+    the supervisor blanks its line: the handler cancels the supervisor instead, and the code
+    the signal interrupted goes on until the supervisor's next ``await``."""
+    import asyncio
+
+    from spinners.cli import Interrupted, interruptible
+
+    went_on: list[bool] = []
+
+    async def supervisor() -> str:
+        frame = sys._getframe().f_back  # the caller of this coroutine: asyncio's, on any Python
+        asyncio_code = os.path.dirname(asyncio.__file__)
+        while frame is not None and not frame.f_code.co_filename.startswith(asyncio_code):
+            frame = frame.f_back
+        assert frame is not None, "no frame of asyncio's code below the coroutine"
+        handler = signal.getsignal(signal.SIGINT)
+        assert callable(handler)
+        handler(signal.SIGINT, frame)  # as if Ctrl-C had landed in that frame
+        went_on.append(True)
+        await asyncio.sleep(PATIENCE)  # cancelled here
+        return "not interrupted"
+
+    result = asyncio.run(interruptible(supervisor()))
+    assert went_on == [True], "the interrupt was raised in asyncio's code"
+    assert isinstance(result, Interrupted) and type(result.interrupt) is KeyboardInterrupt
 
 
 @needs("POSIX signals")

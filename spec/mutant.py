@@ -45,10 +45,15 @@ NEAREST = {
     "spinners/process_spinner.py": ["test_05_spinner_process.py", "test_07_supervisors.py"],
     "spinners/interpreter_spinner.py": ["test_14_interpreters.py", "test_00_package.py", "test_11_command_line.py"],
     "spinners/asyncio_spinner.py": ["test_06_spinner_asyncio.py", "test_08_gil_impact.py", "test_00_package.py"],
-    "spinners/interrupts.py": ["test_11_command_line.py", "test_00_package.py", "test_05_spinner_process.py"],
+    "spinners/interrupts.py": [
+        "test_11_command_line.py",
+        "test_00_package.py",
+        "test_05_spinner_process.py",
+        "test_13_how_the_program_ends.py",
+    ],
     "spinners/work.py": ["test_00_package.py", "test_06_spinner_asyncio.py", "test_08_gil_impact.py"],
     "spinners/prime_pool.py": ["test_09_process_pool.py", "test_11_command_line.py", "test_08_gil_impact.py"],
-    "spinners/cli.py": ["test_00_package.py", "test_11_command_line.py"],
+    "spinners/cli.py": ["test_00_package.py", "test_11_command_line.py", "test_13_how_the_program_ends.py"],
 }
 
 

@@ -9,7 +9,7 @@
 Each mutant is written into the working tree, judged, and undone; the tree must be clean
 under ``spinners/``. Prints each mutant's verdict and, at the end, the survivors.
 
-    python -m spec.mutate [--kinds constants,awaits,calls] [--nearest-only] [MODULE ...]
+    python -m spec.mutate [--kinds constants,awaits,calls] [--nearest-only] [--covering] [MODULE ...]
 """
 
 from __future__ import annotations
@@ -83,12 +83,13 @@ def mutants(path: Path, kinds: tuple[str, ...]) -> Iterator[Mutant]:
             yield make(node, "calls", "pass")
 
 
-def judge(mutant: Mutant, nearest_only: bool, timeout: float) -> bool:
+def judge(mutant: Mutant, nearest_only: bool, timeout: float, covering: bool = False) -> bool:
     """Write the mutant, run the judge, undo it. True if the mutant survived; a judge that takes
     longer than ``timeout`` is a hang, which the suite's own timeouts would fail: killed."""
     original = mutant.path.read_text(encoding="utf-8")
     mutated = original[: mutant.start] + mutant.after + original[mutant.end :]
     command = [sys.executable, "-m", "spec.mutant", *(["--nearest-only"] if nearest_only else [])]
+    command += ["--covering"] if covering else []
     try:
         mutant.path.write_text(mutated, encoding="utf-8")
         judged = subprocess.Popen(
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spec.mutate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"which mutants, of {', '.join(KINDS)}")
     parser.add_argument("--nearest-only", action="store_true", help="judge by the nearest tests alone (fast)")
+    parser.add_argument("--covering", action="store_true", help="quick stage: the tests that run the mutated lines")
     parser.add_argument("--timeout", type=float, default=120, help="seconds after which a judge has hung: killed")
     parser.add_argument("modules", nargs="*", help="files under spinners/ (default: all)")
     args = parser.parse_args(argv)
@@ -121,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     every = [mutant for path in paths for mutant in mutants(path, kinds)]
     for number, mutant in enumerate(every, start=1):
         t0 = time.perf_counter()
-        survived = judge(mutant, args.nearest_only, args.timeout)
+        survived = judge(mutant, args.nearest_only, args.timeout, args.covering)
         where = f"{mutant.path.relative_to(ROOT)}:{mutant.line}"
         verdict = "SURVIVED" if survived else "killed"
         print(

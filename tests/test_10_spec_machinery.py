@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from benchmarks import suite
-from spec import catalogue, flakecheck, matrix, mutant, readme, run
+from spec import catalogue, covering, flakecheck, matrix, mutant, readme, run
 from spec.plugin import HARD_LIMIT_GRACE, UNDEMONSTRABLE, Evidence
 from tests.support import cpu
 from tests.support.cpu import Attempts, Parallel, attempts, judged_not_parallel, judged_parallel
@@ -382,6 +382,55 @@ def test_every_package_module_has_nearest_tests_for_the_mutation_sweep():
     assert set(mutant.NEAREST) == with_code
     for names in mutant.NEAREST.values():
         assert all((ROOT / "tests" / name).is_file() for name in names), names
+
+
+def test_a_mutant_is_judged_by_the_tests_that_run_its_line_or_else_by_the_nearest(tmp_path, monkeypatch):
+    """The map of which tests ran each line: a line run by tests is judged by exactly those; a
+    line also run outside every test (at import) or by a child started with an environment of
+    its own could matter to any test, so its module's nearest tests judge it; a line no quick
+    test ran has none to judge it in the quick stage."""
+    monkeypatch.chdir(tmp_path)
+    lines = {
+        "spinners/cli.py": {
+            "10": ["tests/test_a.py::test_one", "tests/test_b.py::test_two"],
+            "11": ["tests/test_b.py::test_two", "tests/test_c.py::test_three[x]"],
+            "12": [covering.OUTSIDE, "tests/test_a.py::test_one"],
+            "13": [covering.UNKNOWN],
+        }
+    }
+    covering.MAP.write_text(json.dumps(lines))
+    assert covering.tests_running("spinners/cli.py", [10, 11]) == [
+        "tests/test_a.py::test_one",
+        "tests/test_b.py::test_two",
+        "tests/test_c.py::test_three[x]",
+    ]
+    assert covering.tests_running("spinners/cli.py", [11, 12]) is None
+    assert covering.tests_running("spinners/cli.py", [13]) is None
+    assert covering.tests_running("spinners/cli.py", [99]) == []
+    monkeypatch.setattr(mutant, "mutated_lines", lambda module: [12])
+    nearest = [f"tests/{name}" for name in mutant.NEAREST["spinners/cli.py"]]
+    assert mutant.quick_tests(["spinners/cli.py"], use_map=True) == sorted(nearest)
+    monkeypatch.setattr(mutant, "mutated_lines", lambda module: [10])
+    assert mutant.quick_tests(["spinners/cli.py"], use_map=True) == [
+        "tests/test_a.py::test_one",
+        "tests/test_b.py::test_two",
+    ]
+    assert mutant.quick_tests(["spinners/cli.py"], use_map=False) == sorted(nearest)
+    covering.MAP.unlink()
+    assert covering.tests_running("spinners/cli.py", [10]) is None  # no map: the nearest judge
+
+
+def test_the_lines_a_mutant_changed_are_read_from_git_in_the_last_commits_numbering(tmp_path, monkeypatch):
+    """cosmic-ray writes its mutant into the tree; the judge finds the lines it changed from
+    ``git diff``, numbered as in the committed module, which the map's numbers are."""
+    monkeypatch.chdir(tmp_path)
+    subprocess.run(["git", "init", "-q"], check=True)
+    module = tmp_path / "m.py"
+    module.write_text("".join(f"x{i} = {i}\n" for i in range(1, 21)))
+    subprocess.run(["git", "add", "m.py"], check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "m"], check=True)
+    module.write_text(module.read_text().replace("x7 = 7", "x7 = 8").replace("x15 = 15\n", ""))
+    assert mutant.mutated_lines("m.py") == [7, 15]
 
 
 def test_ci_runs_the_readmes_set_up_commands_as_a_reader_pastes_them(tmp_path):

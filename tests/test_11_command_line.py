@@ -222,6 +222,31 @@ def test_ctrl_c_while_the_pool_starts_its_workers_ends_it_at_once(after):
     assert took < 100 / 20
 
 
+def test_worker_threads_left_computing_when_the_pool_is_left_do_not_hold_the_program_back():
+    """Threads cannot be stopped from outside: when the pool on threads is left (Ctrl-C, an
+    error, a reader gone), each of its workers ends only after the check in hand. They are
+    daemon threads, so that the program ends at once all the same, without waiting for them."""
+    release = threading.Event()
+
+    def stuck_after_the_first(n: int) -> PrimeResult:
+        if n != 2:
+            release.wait(PATIENCE)  # a check that takes as long as the test lets it
+        return check(n)
+
+    before = set(threading.enumerate())
+    results = pool_results([2, *[1_000_000_007] * 10], 2, "thread", checker=stuck_after_the_first)
+    try:
+        assert next(results).n == 2
+        results.close()  # as a Ctrl-C leaves it
+        workers = set(threading.enumerate()) - before
+        assert len(workers) == 2 and all(worker.is_alive() for worker in workers)
+        assert all(worker.daemon for worker in workers)
+    finally:
+        release.set()
+        for worker in set(threading.enumerate()) - before:
+            worker.join(PATIENCE)
+
+
 def test_a_collector_of_worker_threads_looks_up_from_its_wait_every_tenth_of_a_second():
     """While worker threads compute, the collector waits in turns of 0.1 s rather than without
     end: each turn that ends hands it the GIL back, and with it a Ctrl-C that a wait without end

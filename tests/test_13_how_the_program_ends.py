@@ -312,6 +312,25 @@ def test_a_spinner_that_crashes_is_reported_with_the_answer(unit, monkeypatch):
         assert "the stream broke" in str(died.value)
 
 
+@needs("fork")
+def test_a_spinner_process_that_crashes_is_reported_with_the_answer(monkeypatch, capfd):
+    """The spinner's child dies of an error in its drawing (exit code 1, as Python exits on an
+    uncaught exception), not of a signal: the supervisor notices it as it would a killed one,
+    blanks the line the child left and raises ``SpinnerDied`` with the answer and the exit code."""
+    from spinners import process_spinner
+    from spinners.animation import SpinnerDied
+
+    def breaks(*args: object) -> None:
+        raise ValueError("the drawing broke")
+
+    monkeypatch.setattr(process_spinner, "spin", breaks)  # a forked child has it too
+    with pytest.raises(SpinnerDied) as died:
+        process_spinner.supervisor(functools.partial(slow, 0.2), interval=0.01, start_method="fork")
+    capfd.readouterr()  # the child's traceback
+    assert died.value.answer == 42
+    assert "exit code 1" in str(died.value)
+
+
 def test_with_no_standard_output_nor_error_the_program_still_ends_with_status_1(monkeypatch):
     """``spinners thread >&- 2>&-``: nothing to write the error to; exit status 1 all the same."""
     monkeypatch.setattr(sys, "stdout", None)

@@ -9,8 +9,8 @@ and records, for every line of the package, the tests that ran it:
 - in the test's own process, through coverage's dynamic context, switched here to the test's
   node id as each test starts (``pytest -p spec.covering``);
 - in a child process, whatever started it (multiprocessing, the command line run as a
-  program), through the static context of ``spec/covering.coveragerc``, read from the
-  environment variable that this plugin sets to the same node id.
+  program), through its static context, which this plugin sets to the same node id (see
+  ``label_children``).
 
 A line that ran outside every test (at import, during collection) gets no test of its own:
 ``tests_running`` answers ``None`` for it, and the judge falls back to the nearest tests.

@@ -54,10 +54,13 @@ def supervisor(
     finally:  # also on Ctrl-C: the child blanks its line and exits, leaving no orphan
         # (set from a thread of its own: setting a multiprocessing event waits until each process
         # waiting on it has woken, which a child killed in its wait never does)
+        stopper = threading.Thread(target=done.set, name="stop the spinner", daemon=True)
         with ctrl_c_held():  # (and born with the ending signals held, like any thread of ours)
-            threading.Thread(target=done.set, name="stop the spinner", daemon=True).start()
+            stopper.start()
         if spinner.is_alive():
             spinner.join()  # it ends, however it ends
+        if spinner.exitcode == 0:  # it saw the event set: the setter has only to return. Wait
+            stopper.join()  # for it, so the event is freed even if the program next kills itself
     if spinner.exitcode != 0:
         blank_for_it(msg, sys.stdout)
         raise SpinnerDied(f"its process ended with exit code {spinner.exitcode}", answer)

@@ -331,6 +331,29 @@ def test_a_spinner_process_that_crashes_is_reported_with_the_answer(monkeypatch,
     assert "exit code 1" in str(died.value)
 
 
+def test_the_process_supervisor_returns_only_once_the_thread_that_stopped_its_spinner_is_done(monkeypatch):
+    """The thread that sets the spinner's event still holds the event until it returns. After
+    SIGTERM the program kills itself without running its exit handlers, so an event still held
+    then is never freed, and the resource tracker warns on stderr about leaked semaphores (seen
+    on a busy machine). The supervisor waits for that thread before it returns. The test slows
+    the thread down after its ``set()``, so that a supervisor that did not wait would leave it
+    running."""
+    from multiprocessing import synchronize
+
+    from spinners import process_spinner
+
+    real_set = synchronize.Event.set
+
+    def slow_set(self: synchronize.Event) -> None:
+        real_set(self)
+        threading.Event().wait(0.2)  # (not a synchronisation: only a window held open)
+
+    monkeypatch.setattr(synchronize.Event, "set", slow_set)
+    assert process_spinner.supervisor(functools.partial(slow, 0), interval=0.01) == 42
+    left = [thread.name for thread in threading.enumerate() if thread.name == "stop the spinner"]
+    assert left == [], "the stopping thread outlives the supervisor"
+
+
 def test_with_no_standard_output_nor_error_the_program_still_ends_with_status_1(monkeypatch):
     """``spinners thread >&- 2>&-``: nothing to write the error to; exit status 1 all the same."""
     monkeypatch.setattr(sys, "stdout", None)

@@ -15,6 +15,11 @@ and records, for every line of the package, the tests that ran it:
 A line that ran outside every test (at import, during collection) gets no test of its own:
 ``tests_running`` answers ``None`` for it, and the judge falls back to the nearest tests.
 
+A program that dies of a signal records nothing: SIGKILL leaves it no time, and after SIGTERM
+or SIGHUP the program kills itself without running its exit handlers, coverage's among them.
+The tests that end the program so (``SIGNALLED``) may have run any line, so they judge every
+mutant.
+
     python -m spec.covering            # writes .mutation-map.json (about a minute)
 """
 
@@ -40,6 +45,12 @@ TEST_ID = "SPINNERS_COVERING_TEST"
 OUTSIDE = "(outside the tests)"
 # the label of what a child started with an environment of its own runs: any test's
 UNKNOWN = "(a child of some test)"
+# the tests whose program dies of a signal, so that what it ran is never recorded
+SIGNALLED = [
+    "tests/test_13_how_the_program_ends.py::test_sigterm_and_sighup_end_the_program_as_ctrl_c_does",
+    "tests/test_13_how_the_program_ends.py::test_children_end_when_the_main_process_is_killed",
+    "tests/test_13_how_the_program_ends.py::test_a_killed_spinner_child_leaves_the_answer_and_one_line",
+]
 # the quick stage's choice of tests (spec.mutant): no timing-sensitive pass, no 3 s demos
 SELECTION = ["-m", "not serial and not tooling", "-k", "not demo"]
 
@@ -111,12 +122,13 @@ def build() -> int:
 
 
 def tests_running(path: str, lines: list[int]) -> list[str] | None:
-    """The tests that ran any of these lines of ``path``; None when one of them also ran
-    outside every test (or the map is missing), so that only a wider choice is safe."""
+    """The tests that ran any of these lines of ``path``, and those whose program dies of a
+    signal; None when one of the lines also ran outside every test (or the map is missing),
+    so that only a wider choice is safe."""
     if not MAP.exists():
         return None
     per_line: dict[str, list[str]] = json.loads(MAP.read_text()).get(path, {})
-    tests: set[str] = set()
+    tests: set[str] = set(SIGNALLED)
     for line in lines:
         labels = per_line.get(str(line), [])
         if OUTSIDE in labels or UNKNOWN in labels:

@@ -388,7 +388,8 @@ def test_a_mutant_is_judged_by_the_tests_that_run_its_line_or_else_by_the_neares
     """The map of which tests ran each line: a line run by tests is judged by exactly those; a
     line also run outside every test (at import) or by a child started with an environment of
     its own could matter to any test, so its module's nearest tests judge it; a line no quick
-    test ran has none to judge it in the quick stage."""
+    test ran is judged only by the tests whose program dies of a signal, which record nothing
+    of what it ran."""
     monkeypatch.chdir(tmp_path)
     lines = {
         "spinners/cli.py": {
@@ -399,22 +400,23 @@ def test_a_mutant_is_judged_by_the_tests_that_run_its_line_or_else_by_the_neares
         }
     }
     covering.MAP.write_text(json.dumps(lines))
-    assert covering.tests_running("spinners/cli.py", [10, 11]) == [
-        "tests/test_a.py::test_one",
-        "tests/test_b.py::test_two",
-        "tests/test_c.py::test_three[x]",
-    ]
+    signalled = set(covering.SIGNALLED)
+    for node in signalled:  # (a node id that names no test would fail the quick stage: a false kill)
+        module, name = node.split("::")
+        assert f"\ndef {name}(" in (ROOT / module).read_text(), node
+    assert covering.tests_running("spinners/cli.py", [10, 11]) == sorted(
+        {"tests/test_a.py::test_one", "tests/test_b.py::test_two", "tests/test_c.py::test_three[x]"} | signalled
+    )
     assert covering.tests_running("spinners/cli.py", [11, 12]) is None
     assert covering.tests_running("spinners/cli.py", [13]) is None
-    assert covering.tests_running("spinners/cli.py", [99]) == []
+    assert covering.tests_running("spinners/cli.py", [99]) == sorted(signalled)
     monkeypatch.setattr(mutant, "mutated_lines", lambda module: [12])
     nearest = [f"tests/{name}" for name in mutant.NEAREST["spinners/cli.py"]]
     assert mutant.quick_tests(["spinners/cli.py"], use_map=True) == sorted(nearest)
     monkeypatch.setattr(mutant, "mutated_lines", lambda module: [10])
-    assert mutant.quick_tests(["spinners/cli.py"], use_map=True) == [
-        "tests/test_a.py::test_one",
-        "tests/test_b.py::test_two",
-    ]
+    assert mutant.quick_tests(["spinners/cli.py"], use_map=True) == sorted(
+        {"tests/test_a.py::test_one", "tests/test_b.py::test_two"} | signalled
+    )
     assert mutant.quick_tests(["spinners/cli.py"], use_map=False) == sorted(nearest)
     covering.MAP.unlink()
     assert covering.tests_running("spinners/cli.py", [10]) is None  # no map: the nearest judge

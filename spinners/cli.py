@@ -30,7 +30,6 @@ from spinners.prime_pool import LARGE, RUNNERS, PrimeResult, WorkerDied, check, 
 from spinners.work import DELAY, NAP_EVERY, PRIME, is_prime, slow
 
 R = TypeVar("R")
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 EXIT_FAILED = 1
 WORKS = {
     "thread": ("sleep", "prime"),
@@ -38,7 +37,6 @@ WORKS = {
     "interpreter": ("sleep", "prime"),
     "asyncio": ("sleep", "prime", "nap"),
 }
-INTERPRETERS_FROM = (3, 14)  # concurrent.interpreters
 LONGEST_WAIT = min(threading.TIMEOUT_MAX, 1e9)  # seconds: 31 years, or less where the timers take less
 SHORTEST_INTERVAL = 0.001  # seconds between frames: faster only floods the terminal
 LARGEST_NUMBER = 10**20  # checking a larger prime by trial division would take hours
@@ -245,8 +243,9 @@ def check_applies(parser: Parser, args: argparse.Namespace) -> None:
 
 
 def has_interpreters() -> bool:
-    """This Python can run interpreters of its own (``concurrent.interpreters``, 3.14 and later)."""
-    return sys.version_info >= INTERPRETERS_FROM and importlib.util.find_spec("concurrent.interpreters") is not None
+    """This Python can run interpreters of its own: it has ``concurrent.interpreters`` (CPython
+    3.14 and later; not PyPy)."""
+    return importlib.util.find_spec("concurrent.interpreters") is not None
 
 
 def fit(message: str, columns: int, ellipsis: str = "…") -> str:

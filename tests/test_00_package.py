@@ -246,7 +246,7 @@ def test_help_describes_every_unit_and_option(spinners_main):
     ):
         assert default in text, default
     asyncio_help = spinners_main("asyncio", "--help").stdout
-    assert "check it napping" in " ".join(asyncio_help.split())
+    assert "check it napping" in " ".join(asyncio_help.split()) and "divisions between two naps" in asyncio_help
     # only the process spinner has a start method
     assert "--start-method" not in asyncio_help and "--start-method" not in spinners_main("thread", "--help").stdout
 

@@ -15,6 +15,7 @@ import os
 import platform
 import queue
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +24,7 @@ import time
 import traceback
 import types
 from collections.abc import Iterator
-from typing import cast
+from typing import TextIO, cast
 
 import psutil
 import pyte
@@ -150,6 +151,25 @@ def test_numbers_are_read_from_standard_input_a_block_at_a_time():
 
 
 BLOCK = 1 << 16  # characters the reader asks for at a time (asserted above)
+
+
+def test_an_endless_word_on_standard_input_is_refused_after_its_first_block():
+    """Digits without end and no white space (``tr -d '\\n' < /dev/urandom``, say): no number is
+    that long, so the word is refused as soon as one block shows it too long, not gathered for
+    ever. The reader is never asked for more than the first block."""
+    from spinners.cli import read_numbers
+
+    class Endless(io.TextIOBase):
+        reads = 0
+
+        def read(self, size: int | None = -1) -> str:
+            Endless.reads += 1
+            assert Endless.reads < 3, "the reader read on past a word too long for a number"
+            return "9" * (size if size is not None and size > 0 else BLOCK)
+
+    with pytest.raises(BadInput, match="digits"):
+        list(read_numbers(cast(TextIO, Endless())))
+    assert Endless.reads == 1
 
 
 @pytest.mark.parametrize(
@@ -372,6 +392,13 @@ def test_a_worker_killed_mid_run_ends_the_command_with_one_line(evidence):
         (["thread", "--delay", "\uff14"], "--delay: not a number: '\uff14'"),
         (["thread", "--work", "prime", "--number", "\uff14\uff12"], "--number: not a whole number: '\uff14\uff12'"),
         (["primes", "\uff14\uff12"], "numbers: not a whole number: '\uff14\uff12'"),
+        (["primes", ""], "numbers: not a whole number: ''"),
+        # a bad value is echoed whole up to 24 characters, and cut short beyond
+        (["thread", "--delay", "x" * 24], f"--delay: not a number: '{'x' * 24}'"),
+        (["thread", "--delay", "x" * 25], f"--delay: not a number: '{'x' * 20}'... (25 characters)"),
+        # a number is echoed whole up to 24 digits, and told by its count of digits beyond
+        (["thread", "--work", "prime", "--number", "9" * 24], f"got '{'9' * 24}'"),
+        (["thread", "--work", "prime", "--number", "9" * 25], "got a number of 25 digits"),
     ],
 )
 def test_values_past_what_the_platform_takes_are_refused_in_one_short_line(args, complaint, capsys):
@@ -505,6 +532,47 @@ def test_the_frame_leaves_the_cursors_column_free_on_a_narrow_terminal():
     assert code == 0 and frames and all(width(frame) <= 2 for frame in frames), received
 
 
+class _Terminal(io.StringIO):
+    """What the spinner writes to, told apart from a pipe as a terminal is, in an encoding."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__()
+        self._encoding = encoding
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._encoding
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    "columns, encoding, message",
+    [
+        (8, "utf-8", "thin…"),  # 8 columns: frame and space, four letters, the ellipsis, the cursor's
+        (8, "ascii", "th..."),  # an output that cannot write "…": three dots instead
+        (1, "utf-8", ""),  # no room for any of the message
+        (0, "utf-8", "thinking!"),  # a terminal that cannot tell its width: the whole message
+    ],
+    ids=["utf-8", "ascii", "one-column", "width-unknown"],
+)
+def test_the_message_is_cut_to_the_terminals_width_with_an_ellipsis_it_can_write(
+    monkeypatch, columns, encoding, message
+):
+    """The message is fitted to the terminal's columns with the ellipsis its encoding can
+    write; a terminal too narrow for any of it gets the frame alone, and one that reports no
+    width (0) gets the whole message."""
+    from spinners.cli import build_parser, run_spinner
+
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda: os.terminal_size((columns, 24)))
+    out = _Terminal(encoding)
+    args = build_parser().parse_args(["thread", "--delay", "0", "--interval", "0.01"])
+    assert run_spinner(args, cast(TextIO, out)) == "Answer: 42"
+    first_frame = out.getvalue().split("\r")[1]
+    assert first_frame == "\\ " + message  # (the chapter's first frame character)
+
+
 def test_control_characters_in_the_message_are_shown_escaped(spinners_main):
     """A newline or an escape sequence in ``--message``, written raw, would break the redraw or
     leave the terminal red: they are shown as Python writes them in a string."""
@@ -594,6 +662,7 @@ def test_ctrl_c_stops_a_shell_loop_of_spinners():
         (["asyncio", "--nap-every", "5"], "--nap-every: only 'asyncio --work nap' takes it"),
         (["process", "--work", "prime", "--delay", "1"], "--delay: only --work sleep sleeps"),
         (["primes", "--runner", "thread", "--start-method", "spawn"], "--start-method: only --runner process"),
+        (["primes", "--runner", "sequential", "--start-method", "fork"], "--start-method: only --runner process"),
         (["primes", "--runner", "sequential", "--workers", "2"], "--workers: --runner sequential has no workers"),
         (["thread", "--start-method", "fork"], "--start-method: the thread spinner has no child to start"),
         (["asyncio", "--start-method", "spawn"], "--start-method: the asyncio spinner has no child to start"),
@@ -615,6 +684,58 @@ def test_an_option_that_does_not_apply_is_refused_by_name(args, complaint, capsy
     err = capsys.readouterr().err
     assert exit_info.value.code == 2
     assert err.count("\n") == 1 and complaint in err
+
+
+def test_a_value_that_starts_with_a_dash_is_taken_wherever_its_option_stands(spinners_main):
+    """``--message -x`` after other options: the value is its option's, and every option after
+    it still counts. A ``--`` ends the options, as in any command."""
+    result = spinners_main("thread", "--animate", "never", "--message", "-x", "--work", "prime", "--number", "9")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "Answer: 9 is not prime\n", "")
+    result = spinners_main("primes", "--runner", "sequential", "--", "7")
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    assert result.stdout.splitlines()[1].split()[:2] == ["7", "P"]
+
+
+def test_the_work_is_what_the_options_name(monkeypatch, spinners_main):
+    """No ``--delay``: the chapter's 3 s; ``--delay 0.25``: a quarter of a second. For the
+    asyncio spinner, ``--work prime`` checks in one go, holding the loop, and ``--work nap``
+    checks napping every ``--nap-every`` divisions."""
+    from spinners import asyncio_spinner
+
+    done: list[tuple[object, ...]] = []
+
+    def slept(delay: float) -> int:
+        done.append(("slept", delay))
+        return 42
+
+    async def blocking(n: int) -> bool:
+        done.append(("blocking", n))
+        return True
+
+    async def napping(n: int, every: int) -> bool:
+        done.append(("napping", n, every))
+        return True
+
+    monkeypatch.setattr("spinners.cli.slow", slept)
+    monkeypatch.setattr(asyncio_spinner, "is_prime_blocking", blocking)
+    monkeypatch.setattr(asyncio_spinner, "is_prime_napping", napping)
+    for args in (
+        ["thread"],
+        ["process", "--delay", "0.25"],
+        ["asyncio", "--work", "prime", "--number", "7"],
+        ["asyncio", "--work", "nap", "--number", "7", "--nap-every", "9"],
+    ):
+        assert spinners_main(*args, "--animate", "never").returncode == 0
+    assert done == [("slept", 3), ("slept", 0.25), ("blocking", 7), ("napping", 7, 9)]
+
+
+def test_the_options_and_numbers_that_do_apply_are_taken(spinners_main):
+    """Where an option applies it is taken: the pool on processes starts its workers as told.
+    A number may carry a sign, as Python's own whole numbers may."""
+    result = spinners_main("primes", "--runner", "process", "--workers", "1", "--start-method", "spawn", "+7", "9")
+    assert (result.returncode, result.stderr) == (0, "")
+    rows = [line.split() for line in result.stdout.splitlines()[1:3]]
+    assert [(row[0], "P" in row) for row in rows] == [("7", True), ("9", False)], result.stdout
 
 
 # --- 11. primes: feedback as it goes -----------------------------------------------------------
@@ -640,6 +761,22 @@ def test_the_primes_command_prints_its_header_first_and_each_result_as_it_comes(
     assert lines[1].split()[0] == "9"  # the quick one, while the slow one is still being checked
     assert running_after_header and running_after_first
     assert lines[-2] == "1 of 2 prime" and lines[-1].startswith("Total time: ")
+
+
+@needs("POSIX signals", "job control")
+def test_each_result_reaches_a_pipe_as_it_comes_not_when_the_pool_ends():
+    """Through a pipe, where Python's output waits in a buffer until it fills: each result
+    line is flushed as it is printed. The quick number's line arrives while a check of about a
+    minute still runs -- a line kept in the buffer would come only at the end."""
+    with cli_in_own_session("primes", "--workers", "2", "9", str(prime_taking(60))) as child:
+        assert child.stdout is not None
+        seen = read_until(child.stdout, b":\n", "the header")
+        while seen.count(b"\n") < 2:
+            seen += read_some(child.stdout)
+        still_checking = child.poll() is None and len(computing_below(child.pid)) >= 1  # (the slow one)
+        ctrl_c(child)
+    assert seen.decode().splitlines()[1].split()[0] == "9"
+    assert still_checking, "the line came once the slow check was over"
 
 
 @needs("cpu affinity")
@@ -775,9 +912,12 @@ def test_a_child_leaves_ctrl_c_to_its_parent_even_where_signals_cannot_be_held(m
 
 
 def test_without_cpu_affinity_the_default_worker_count_is_the_cpu_count(monkeypatch):
-    """macOS and Windows have no ``sched_getaffinity``: the machine's count stands in."""
+    """macOS and Windows have no ``sched_getaffinity``: the machine's count stands in, and
+    where even that is unknown (``os.cpu_count()`` is None), one worker."""
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)
     assert usable_cpus() == (os.cpu_count() or 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert usable_cpus() == 1
 
 
 # A Ctrl-C that arrives while a weakref callback runs (an import's lock being dropped, as in a
@@ -950,9 +1090,12 @@ def test_a_cut_message_fills_the_room_it_has_to_the_last_column():
 
 def test_a_terminal_too_narrow_for_a_letter_and_the_ellipsis_shows_no_message():
     """An ellipsis alone says nothing: on a terminal with room for the ellipsis but not for one
-    letter before it, the spinner draws its frame without a message."""
+    letter before it, the spinner draws its frame without a message. An output that cannot
+    write "…" gets "..." instead, three columns wide, and the same rule."""
     assert fit("thinking!", 4) == ""
     assert fit("thinking!", 5) == "t…"
+    assert fit("thinking!", 6, "...") == ""
+    assert fit("thinking!", 7, "...") == "t..."
 
 
 @needs("POSIX signals")
@@ -983,6 +1126,36 @@ def test_a_ctrl_c_that_lands_in_asyncios_own_code_cancels_the_supervisor_there(m
     result = asyncio.run(interruptible(supervisor()))
     assert went_on == [True], "the interrupt was raised in asyncio's code"
     assert isinstance(result, Interrupted) and type(result.interrupt) is KeyboardInterrupt
+
+
+@needs("POSIX signals")
+def test_of_two_signals_that_reach_a_waiting_loop_the_first_ends_the_program_and_the_handlers_are_restored():
+    """SIGTERM, then Ctrl-C, both while the event loop runs a callback: the supervisor is
+    cancelled once, and the program ends as the first signal asks (143, not 130). Once the
+    supervisor has ended, the handlers the program had before are back."""
+    import asyncio
+
+    from spinners.cli import Interrupted, interruptible
+    from spinners.interrupts import Ended
+
+    def before(signum: int, frame: object) -> None:
+        raise AssertionError("the handler from before was called")
+
+    for signum in ENDING:
+        signal.signal(signum, before)  # (restored by the leak guard)
+
+    async def supervisor() -> str:
+        handler = signal.getsignal(signal.SIGINT)
+        assert callable(handler)
+        loop = asyncio.get_running_loop()
+        loop.call_soon(lambda: (handler(signal.SIGTERM, None), handler(signal.SIGINT, None)))
+        await asyncio.sleep(PATIENCE)  # cancelled here
+        return "not interrupted"
+
+    result = asyncio.run(interruptible(supervisor()))
+    assert isinstance(result, Interrupted) and isinstance(result.interrupt, Ended)
+    assert result.interrupt.signum == signal.SIGTERM
+    assert all(signal.getsignal(signum) is before for signum in ENDING)
 
 
 @needs("POSIX signals")

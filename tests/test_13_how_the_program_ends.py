@@ -13,6 +13,7 @@ import errno
 import functools
 import io
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -92,6 +93,7 @@ def _under_way(child: subprocess.Popen[bytes], program: str) -> bytes:
         ("pool", signal.SIGHUP, False),
         ("pool", signal.SIGHUP, True),
         ("asyncio spinner", signal.SIGTERM, False),
+        ("asyncio spinner", signal.SIGHUP, True),
         ("thread spinner", signal.SIGHUP, False),
         pytest.param("interpreter spinner", signal.SIGTERM, False, marks=needs("interpreters in one process")),
         pytest.param("interpreter spinner", signal.SIGHUP, True, marks=needs("interpreters in one process")),
@@ -413,6 +415,30 @@ def test_with_no_descriptor_to_spare_there_is_no_reader_watcher(monkeypatch):
     finally:
         out.stream.close()
         os.close(read_end)
+
+
+@needs("POSIX signals", "select on pipes")
+@pytest.mark.parametrize("missing", [(select, "poll"), (signal, "pthread_kill")], ids=["poll", "pthread_kill"])
+def test_without_poll_or_a_signal_to_a_thread_there_is_no_reader_watcher(monkeypatch, missing):
+    """The watcher needs both ``select.poll``, to learn that the reader has gone, and
+    ``signal.pthread_kill``, to interrupt the main thread; a platform without either (Windows
+    has neither) gets no watcher, and the work stops at its next write. Control: with both,
+    the same pipe gets its watcher."""
+    read_end, write_end = os.pipe()
+    out = QuietPipe(cast(TextIO, os.fdopen(write_end, "w")))
+    try:
+        with monkeypatch.context() as patched:
+            patched.delattr(*missing)
+            stop_when_the_reader_goes(out)
+        assert "reader watcher" not in [thread.name for thread in threading.enumerate()]
+        out.finished = True  # (so that the watcher, once the reader goes, interrupts nothing)
+        stop_when_the_reader_goes(out)
+        (watcher,) = [thread for thread in threading.enumerate() if thread.name == "reader watcher"]
+    finally:
+        os.close(read_end)
+    watcher.join(PATIENCE)
+    out.stream.close()
+    assert not watcher.is_alive()
 
 
 @needs("POSIX signals", "select on pipes")

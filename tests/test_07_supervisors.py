@@ -1,4 +1,4 @@
-"""Supervisors side by side: what a thread, a task and (from 3.14) an interpreter are, and how each is stopped."""
+"""Supervisors side by side: what a thread and a task are, and how each is stopped."""
 
 from __future__ import annotations
 
@@ -70,49 +70,6 @@ def test_no_api_stops_a_thread_from_outside_but_a_task_can_be_cancelled(evidence
     cancelled = asyncio.run(main())
     evidence.record(task_cancelled_from_outside=cancelled)
     assert cancelled
-
-
-ASKED_TO_STOP = """
-started.put(True)
-import time
-while stop.empty():  # its only way to learn that it should stop
-    time.sleep(0.01)
-"""
-
-
-@claim("SS-4")
-def test_an_interpreter_like_a_thread_is_stopped_only_by_asking_it(evidence):
-    """An interpreter running code has no stop, kill or cancel either: closing it from outside
-    is refused while it runs. It stops when asked through a ``concurrent.interpreters`` queue,
-    and can then be closed (the control: the same close, once it has stopped)."""
-    from measuring.build import INTERPRETERS, NO_INTERPRETERS
-    from tests.support.interpreters import absent_as_documented
-
-    if not INTERPRETERS:
-        evidence.not_applicable(NO_INTERPRETERS)
-        absent_as_documented(evidence)
-        return
-    from concurrent import interpreters  # type: ignore[attr-defined,unused-ignore]
-
-    interpreter = interpreters.create()
-    started, stop = interpreters.create_queue(), interpreters.create_queue()
-    interpreter.prepare_main(started=started, stop=stop)
-    runner = threading.Thread(target=interpreter.exec, args=(ASKED_TO_STOP,), name="its code")
-    runner.start()
-    try:
-        assert started.get(timeout=PATIENCE) is True  # it runs
-        assert not any(hasattr(interpreter, name) for name in ("stop", "kill", "terminate", "cancel"))
-        with pytest.raises(interpreters.InterpreterError) as refused:
-            interpreter.close()
-        running_after_close = interpreter.is_running()
-    finally:
-        stop.put(None)
-        join(runner)
-    stopped_when_asked = not interpreter.is_running()
-    interpreter.close()  # the control: refused only while it ran
-    evidence.record(close_while_running=str(refused.value), running_after_close=running_after_close,
-                    stopped_when_asked=stopped_when_asked)  # fmt: skip
-    assert running_after_close and stopped_when_asked
 
 
 class Counter:

@@ -204,6 +204,21 @@ def test_a_number_cut_by_a_blocks_end_is_read_whole(text, numbers):
     assert len(blocks[0]) == BLOCK and "".join(blocks) == text  # the cut is where it was meant to be
 
 
+class Terminal(io.StringIO):
+    """A stream the program takes for a terminal (for standard input, or output in an encoding)."""
+
+    def __init__(self, text: str = "", encoding: str = "utf-8") -> None:
+        super().__init__(text)
+        self._encoding = encoding
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._encoding
+
+    def isatty(self) -> bool:
+        return True
+
+
 def test_numbers_come_from_standard_input_when_asked_or_piped(spinners_main, monkeypatch):
     """``-`` reads standard input, among other numbers too; none given, a pipe is read (as
     ``factor`` does) and a terminal is not: there, the built-in list."""
@@ -214,10 +229,6 @@ def test_numbers_come_from_standard_input_when_asked_or_piped(spinners_main, mon
     monkeypatch.setattr(sys, "stdin", io.StringIO("13"))
     assert "1 of 1 prime" in spinners_main("primes", "--runner", "sequential").stdout
     from spinners.cli import numbers_to_check
-
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
 
     assert numbers_to_check([], Terminal("13")) == (list(LARGE), len(LARGE))
     assert numbers_to_check([], None) == (list(LARGE), len(LARGE))  # standard input closed
@@ -532,21 +543,6 @@ def test_the_frame_leaves_the_cursors_column_free_on_a_narrow_terminal():
     assert code == 0 and frames and all(width(frame) <= 2 for frame in frames), received
 
 
-class _Terminal(io.StringIO):
-    """What the spinner writes to, told apart from a pipe as a terminal is, in an encoding."""
-
-    def __init__(self, encoding: str) -> None:
-        super().__init__()
-        self._encoding = encoding
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return self._encoding
-
-    def isatty(self) -> bool:
-        return True
-
-
 @pytest.mark.parametrize(
     "columns, encoding, message",
     [
@@ -566,7 +562,7 @@ def test_the_message_is_cut_to_the_terminals_width_with_an_ellipsis_it_can_write
     from spinners.cli import build_parser, run_spinner
 
     monkeypatch.setattr(shutil, "get_terminal_size", lambda: os.terminal_size((columns, 24)))
-    out = _Terminal(encoding)
+    out = Terminal(encoding=encoding)
     args = build_parser().parse_args(["thread", "--delay", "0", "--interval", "0.01"])
     assert run_spinner(args, cast(TextIO, out)) == "Answer: 42"
     first_frame = out.getvalue().split("\r")[1]

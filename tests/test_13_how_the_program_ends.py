@@ -39,7 +39,7 @@ from tests.support.processes import (
     spinners_command,
     wait_for_its_sleep,
 )
-from tests.support.waiting import PATIENCE, timed, wait_until
+from tests.support.waiting import PATIENCE, join, timed, wait_until
 
 # the package's own tests, not the chapter's claims: `python -m spec.run --package`
 pytestmark = pytest.mark.package
@@ -397,38 +397,31 @@ def test_the_reader_watcher_sees_the_reader_go_after_a_failed_write_put_dev_null
     assert out.reader_gone
 
 
-@needs("select on pipes")
-def test_with_no_descriptor_to_spare_there_is_no_reader_watcher(monkeypatch):
-    """Out of file descriptors (EMFILE), the watcher is not started: the work then stops at its
-    next write, as for any closed pipe."""
-
-    def no_descriptor_left(fd: int) -> int:
-        raise OSError(errno.EMFILE, "Too many open files")
-
-    read_end, write_end = os.pipe()
-    out = QuietPipe(cast(TextIO, os.fdopen(write_end, "w")))
-    try:
-        with monkeypatch.context() as patched:
-            patched.setattr(os, "dup", no_descriptor_left)
-            stop_when_the_reader_goes(out)
-        assert "reader watcher" not in [thread.name for thread in threading.enumerate()]
-    finally:
-        out.stream.close()
-        os.close(read_end)
+def _no_descriptor_left(fd: int) -> int:
+    raise OSError(errno.EMFILE, "Too many open files")
 
 
 @needs("POSIX signals", "select on pipes")
-@pytest.mark.parametrize("missing", [(select, "poll"), (signal, "pthread_kill")], ids=["poll", "pthread_kill"])
-def test_without_poll_or_a_signal_to_a_thread_there_is_no_reader_watcher(monkeypatch, missing):
-    """The watcher needs both ``select.poll``, to learn that the reader has gone, and
-    ``signal.pthread_kill``, to interrupt the main thread; a platform without either (Windows
-    has neither) gets no watcher, and the work stops at its next write. Control: with both,
-    the same pipe gets its watcher."""
+@pytest.mark.parametrize(
+    "lacking",
+    [
+        lambda patched: patched.setattr(os, "dup", _no_descriptor_left),
+        lambda patched: patched.delattr(select, "poll"),
+        lambda patched: patched.delattr(signal, "pthread_kill"),
+    ],
+    ids=["no-descriptor-to-spare", "no-poll", "no-pthread_kill"],
+)
+def test_without_what_it_needs_there_is_no_reader_watcher(monkeypatch, lacking):
+    """The watcher needs a descriptor of its own for the pipe, ``select.poll`` to learn that the
+    reader has gone, and ``signal.pthread_kill`` to interrupt the main thread. Out of file
+    descriptors (EMFILE), or on a platform without either call (Windows has neither), it is not
+    started, and the work stops at its next write, as for any closed pipe. Control: with all
+    three, the same pipe gets its watcher."""
     read_end, write_end = os.pipe()
     out = QuietPipe(cast(TextIO, os.fdopen(write_end, "w")))
     try:
         with monkeypatch.context() as patched:
-            patched.delattr(*missing)
+            lacking(patched)
             stop_when_the_reader_goes(out)
         assert "reader watcher" not in [thread.name for thread in threading.enumerate()]
         out.finished = True  # (so that the watcher, once the reader goes, interrupts nothing)
@@ -436,9 +429,8 @@ def test_without_poll_or_a_signal_to_a_thread_there_is_no_reader_watcher(monkeyp
         (watcher,) = [thread for thread in threading.enumerate() if thread.name == "reader watcher"]
     finally:
         os.close(read_end)
-    watcher.join(PATIENCE)
+    join(watcher)
     out.stream.close()
-    assert not watcher.is_alive()
 
 
 @needs("POSIX signals", "select on pipes")

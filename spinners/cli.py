@@ -310,7 +310,11 @@ class QuietPipe:
         if self.error is None:
             self.error = error
         with contextlib.suppress(OSError, ValueError):  # a stream with no file behind it
-            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self.stream.fileno())
+            finally:
+                os.close(devnull)  # the stream's descriptor now points there; this one is spare
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)

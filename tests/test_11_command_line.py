@@ -153,10 +153,13 @@ def test_numbers_are_read_from_standard_input_a_block_at_a_time():
 BLOCK = 1 << 16  # characters the reader asks for at a time (asserted above)
 
 
-def test_an_endless_word_on_standard_input_is_refused_after_its_first_block():
+@pytest.mark.parametrize("first_read", [BLOCK, 150], ids=["a-whole-block", "a-short-read"])
+def test_an_endless_word_on_standard_input_is_refused_after_its_first_block(first_read):
     """Digits without end and no white space (``tr -d '\\n' < /dev/urandom``, say): no number is
     that long, so the word is refused as soon as one block shows it too long, not gathered for
-    ever. The reader is never asked for more than the first block."""
+    ever. The reader is never asked for more than the first block, even when that block is a
+    short read of 150 digits (a producer that wrote them and waits): a number has at most 24
+    digits, and a few underscores between them."""
     from spinners.cli import read_numbers
 
     class Endless(io.TextIOBase):
@@ -165,7 +168,7 @@ def test_an_endless_word_on_standard_input_is_refused_after_its_first_block():
         def read(self, size: int | None = -1) -> str:
             Endless.reads += 1
             assert Endless.reads < 3, "the reader read on past a word too long for a number"
-            return "9" * (size if size is not None and size > 0 else BLOCK)
+            return "9" * (first_read if Endless.reads == 1 else BLOCK)
 
     with pytest.raises(BadInput, match="digits"):
         list(read_numbers(cast(TextIO, Endless())))

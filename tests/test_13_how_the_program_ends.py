@@ -21,6 +21,7 @@ import threading
 import time
 from typing import TextIO, cast
 
+import psutil
 import pytest
 
 from spinners.cli import QuietPipe, main, numbers_to_check, stop_when_the_reader_goes
@@ -182,6 +183,42 @@ def test_a_full_disk_ends_the_program_with_one_line(args):
     assert (result.returncode, result.stderr) == (1, b"spinners: write error: No space left on device\n")
 
 
+def test_a_disk_that_fills_at_the_answer_still_ends_the_program_with_one_line(monkeypatch, capsys):
+    """The disk may fill only at the last line, the answer, written once the spinner has gone:
+    the program flushes it before it ends, so that this error too gets its one line and exit
+    status 1, not a traceback at exit. Control: the same output with room for the answer has it
+    written by the time the program returns, with exit status 0."""
+
+    class Disk(io.RawIOBase):
+        def __init__(self, room: bool) -> None:
+            self.room, self.written = room, b""
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: object) -> int:
+            chunk = bytes(cast(bytes, data))
+            if b"Answer" in chunk and not self.room:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            self.written += chunk
+            return len(chunk)
+
+    for room in (True, False):
+        disk = Disk(room)
+        stdout = io.TextIOWrapper(io.BufferedWriter(disk), encoding="utf-8")
+        monkeypatch.setattr(sys, "stdout", stdout)
+        try:
+            status = main(["thread", "--delay", "0"])
+            written = disk.written
+        finally:
+            disk.room = True  # (so that closing the stand-in flushes without an error)
+            stdout.close()
+        if room:
+            assert status == 0 and b"Answer: 42\n" in written
+        else:
+            assert (status, capsys.readouterr().err) == (1, "spinners: write error: No space left on device\n")
+
+
 @pytest.mark.parametrize("args", UNITS, ids=UNIT_IDS)
 @needs("a POSIX shell")
 def test_a_closed_standard_output_ends_the_program_with_one_line(args):
@@ -276,38 +313,44 @@ def test_sigterm_and_sighup_raise_in_the_main_thread_as_ctrl_c_does():
     from spinners.interrupts import Ended, end_on_every_signal, signal_of
 
     end_on_every_signal()  # (the leak guard restores the handlers)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    for signum, name in ((signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP")):
         with pytest.raises(KeyboardInterrupt) as raised:
             signal.pthread_kill(threading.get_ident(), signum)
             time.sleep(PATIENCE)  # cut short by the signal
         assert isinstance(raised.value, Ended) and signal_of(raised.value) == signum
+        assert str(raised.value) == name  # what a traceback or a log shows of it
     assert signal_of(KeyboardInterrupt()) == signal.SIGINT
 
 
 @pytest.mark.parametrize("unit", ["thread", "asyncio"])
 def test_a_spinner_that_crashes_is_reported_with_the_answer(unit, monkeypatch):
-    """A spinner thread or task that dies drawing (here its stream fails at the first frame)
+    """A spinner thread or task that dies drawing (here its stream fails at the third frame)
     does not go unnoticed: once the work is done, the supervisor raises ``SpinnerDied``, which
-    carries the work's answer (the command line prints it, then one line, and exits 1)."""
+    carries the work's answer (the command line prints it, then one line, and exits 1). The
+    frame it drew last is blanked: the line is left clean for what the program prints next."""
     from spinners import asyncio_spinner, thread_spinner
     from spinners.animation import SpinnerDied
 
     class Breaks(io.StringIO):
+        frames = 0
+
         def write(self, text: str) -> int:
             if "thinking!" in text:
-                raise ValueError("the stream broke")
+                self.frames += 1
+                if self.frames == 3:
+                    raise ValueError("the stream broke")
             return super().write(text)
 
     crashes: list[object] = []
     monkeypatch.setattr(threading, "excepthook", crashes.append)  # (the thread's traceback)
+    out = Breaks()
     with pytest.raises(SpinnerDied) as died:
         if unit == "thread":
-            thread_spinner.supervisor(functools.partial(slow, 0.2), interval=0.01, out=Breaks())
+            thread_spinner.supervisor(functools.partial(slow, 0.2), interval=0.01, out=out)
         else:
-            asyncio.run(
-                asyncio_spinner.supervisor(lambda: asyncio_spinner.slow_async(0.2), interval=0.01, out=Breaks())
-            )
+            asyncio.run(asyncio_spinner.supervisor(lambda: asyncio_spinner.slow_async(0.2), interval=0.01, out=out))
     assert died.value.answer == 42
+    assert out.getvalue().endswith("| thinking!\r" + " " * len("| thinking!") + "\r")  # its 2nd frame, blanked
     assert "the spinner died" in str(died.value)
     assert len(crashes) == (1 if unit == "thread" else 0)  # a task's error is in the message instead
     if unit == "asyncio":
@@ -436,14 +479,19 @@ def test_without_what_it_needs_there_is_no_reader_watcher(monkeypatch, lacking):
 @needs("POSIX signals", "select on pipes")
 def test_the_reader_watcher_interrupts_the_work_only_while_there_is_work(monkeypatch):
     """Once the program's work is over, a reader that goes stops nothing (the program ends as it
-    is). Control: while the work runs, the same reader's going interrupts the main thread."""
+    is). Control: while the work runs, the same reader's going interrupts the main thread, and
+    what the work still writes then goes to /dev/null, with no error at exit. Either way the
+    watcher gives back the descriptor it took for the pipe."""
     signal.signal(signal.SIGINT, signal.default_int_handler)  # (restored by the leak guard)
+    me = psutil.Process()
     for finished in (True, False):
+        descriptors = me.num_fds()
         read_end, write_end = os.pipe()
         out = QuietPipe(cast(TextIO, os.fdopen(write_end, "w")))
         out.finished = finished
         stop_when_the_reader_goes(out)
         [watcher] = [thread for thread in threading.enumerate() if thread.name == "reader watcher"]
+        assert me.num_fds() == descriptors + 3  # the pipe's two ends and the watcher's copy
         try:
             os.close(read_end)
             watcher.join(PATIENCE)
@@ -451,7 +499,11 @@ def test_the_reader_watcher_interrupts_the_work_only_while_there_is_work(monkeyp
                 time.sleep(PATIENCE)
         except KeyboardInterrupt:
             assert not finished and out.reader_gone
+            out.stream.write("a late line\n")
+            out.stream.flush()  # on the pipe it would fail: BrokenPipeError
         else:
             assert finished and not out.reader_gone
         finally:
             out.stream.close()
+        join(watcher)
+        assert me.num_fds() == descriptors

@@ -15,15 +15,20 @@ from __future__ import annotations
 
 import sys
 
-from spinners.interrupts import resend_lost_ctrl_c  # (imports only what Python has already loaded)
+
+def _silent(*exc_info: object) -> None:
+    """An excepthook that prints nothing: for the Ctrl-C the program ends on."""
+
+
+try:
+    from spinners.interrupts import resend_lost_ctrl_c  # (small, but ``signal`` may not be loaded yet)
+except KeyboardInterrupt:  # a Ctrl-C this early is quiet too (seen on PyPy: in the import of signal)
+    sys.excepthook = _silent
+    raise
 
 sys.unraisablehook = resend_lost_ctrl_c  # a Ctrl-C lost in a callback comes again
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
-
-
-def _silent(*exc_info: object) -> None:
-    """An excepthook that prints nothing: for the Ctrl-C the program ends on."""
 
 
 def run() -> None:

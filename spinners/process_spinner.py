@@ -11,7 +11,7 @@ from multiprocessing import synchronize
 from typing import TypeVar
 
 from spinners.animation import INTERVAL, MESSAGE, SpinnerDied, blank_for_it, spin
-from spinners.interrupts import ctrl_c_held, leave_ctrl_c_to_the_parent
+from spinners.interrupts import ctrl_c_held, leave_ctrl_c_to_the_parent, start_the_resource_tracker
 
 R = TypeVar("R")
 
@@ -42,7 +42,8 @@ def supervisor(
     was killed raises ``SpinnerDied`` with the answer.
     """
     context = multiprocessing.get_context(start_method)
-    with ctrl_c_held():  # a helper this starts (spawn's resource tracker) is born with them held too
+    start_the_resource_tracker(context.get_start_method())
+    with ctrl_c_held():  # the event's semaphores, each registered with the tracker (spawn, forkserver)
         done = context.Event()
     # typeshed types get_context(str) as BaseContext; every concrete context has .Process
     spinner = context.Process(target=spin_in_child, args=(msg, done, interval))  # type: ignore[attr-defined]

@@ -1,20 +1,27 @@
 """Benchmark: the homegrown prime pool against the pools a reader would use instead.
 
-    python -m benchmarks.pool [--seconds 90] [--numbers table|book|many] [--workers N]
+    python -m benchmarks.pool [--seconds 90] [--numbers table|book|many|seq] [--workers N]
                               [--repeats 5] [--start-method M] [--json]
 
 The same numbers, the same number of workers, the same start method for every contender:
 
 * sequential code (``run_sequential``);
-* this project's pool on processes, the numbers as listed and largest first;
-* this project's pool on threads, largest first;
-* ``concurrent.futures.ProcessPoolExecutor.map``, chunksize 1 and a larger chunksize;
-* ``multiprocessing.Pool.imap_unordered``, chunksize 1.
+* this project's pool on processes, and on threads, with no option set;
+* ``concurrent.futures.ProcessPoolExecutor.map``, chunksize 1, and the chunksize a sweep
+  found fastest on these numbers;
+* ``multiprocessing.Pool.imap_unordered``, likewise;
+* ``concurrent.futures.InterpreterPoolExecutor.map`` (3.14 and later; it has no chunksize).
+
+The sweep times each chunksize, 4, 16, 64 and on by fours up to the numbers' share of one
+worker, once, before the rounds; the fastest is the contender. It favours its pools: the
+best chunksize is chosen on the very numbers it then runs, which no program can do.
 
 Each contender builds its pool inside its timing, as a program would. The contenders run
 round-robin, ``--repeats`` rounds, each round starting one further along the list, so that
 no contender always runs after the same one; each is reported by its median and its spread
-(fastest to slowest). Against them stands the **ideal makespan**, measured in the same run:
+(fastest to slowest). A contender that took more than ten times as long as sequential code in
+the first round runs in no other round: one time is enough to say it is slow. Against them
+stands the **ideal makespan**, measured in the same run:
 the check times the pools' workers themselves report for each number (their ``elapsed``, the
 median of the round's process pools: checks made with every core busy, which on a shared
 machine run slower than one alone), packed onto N workers largest first -- what N cores could do with these
@@ -30,7 +37,9 @@ takes about as long on a fast CPU as on a slow one. The table is listed largest 
 its two "this pool, processes" rows run the same order: their difference is the noise. ``--numbers book`` checks the
 chapter's twenty numbers as they are, whatever that takes. ``--numbers many`` checks 10,000
 consecutive numbers from 10**9, each a fraction of a millisecond: thousands of short jobs,
-where what a pool costs per job, not the checks, sets the time.
+where what a pool costs per job, not the checks, sets the time. ``--numbers seq`` checks a
+million numbers from 2, as ``seq 2 1000001 | spinners primes`` would: checks of a few
+microseconds.
 """
 
 from __future__ import annotations
@@ -78,6 +87,10 @@ BOOK = [
 ]
 # Many short jobs: 10,000 numbers from 10**9, the longest check (a prime's) under a millisecond.
 MANY = list(range(10**9, 10**9 + 10_000))
+# A million numbers from 2, as ``seq 2 1000001`` writes them: most checks take microseconds.
+SEQ = range(2, 1_000_002)
+# A contender this many times slower than sequential code in the first round runs no more rounds.
+PATIENCE = 10
 
 
 class Contender(NamedTuple):
@@ -87,10 +100,6 @@ class Contender(NamedTuple):
     # whether its results' ``elapsed`` is what a check costs on a core of its own: not for
     # threads, whose checks also wait for the GIL
     own_times: bool = True
-
-
-def largest_first(numbers: Sequence[int]) -> list[int]:
-    return sorted(numbers, reverse=True)
 
 
 def ideal_makespan(seconds: Sequence[float], workers: int) -> float:
@@ -129,47 +138,74 @@ def pick_numbers(candidates: Sequence[int], budget: float, check_time: Callable[
 
 def sequential_passes(workers: int, rounds: int) -> float:
     """How many sequential passes' worth of work the benchmark does: every round, sequential
-    code and threads do one each, the five process contenders one N-th each; and one pass to
-    pick the numbers."""
-    return rounds * (2 + 5 / workers) + 1
+    code and threads do one each, the six process and interpreter contenders one N-th each;
+    the sweeps (at most two chunksizes each, for the table's few numbers) one N-th a
+    chunksize; and one pass to pick the numbers."""
+    return rounds * (2 + 6 / workers) + 4 / workers + 1
+
+
+def chunksizes(count: int, workers: int) -> list[int]:
+    """The chunksizes a sweep tries: 4, 16, 64, ... up to the numbers' share of one worker (at
+    least 2: 1 is a contender of its own)."""
+    share = max(2, math.ceil(count / workers))
+    sizes = [4**power for power in range(1, 16) if 4**power < share]
+    return [*sizes, share]
+
+
+def swept(run: Callable[[int], object], sizes: Sequence[int]) -> int:
+    """The chunksize of ``sizes`` that ran fastest, each timed once."""
+    took = {}
+    for size in sizes:
+        t0 = time.perf_counter()
+        run(size)
+        took[size] = time.perf_counter() - t0
+    return min(took, key=took.__getitem__)
 
 
 def contenders(numbers: Sequence[int], workers: int, method: str) -> list[Contender]:
     context = multiprocessing.get_context(method)
-    chunks = max(2, math.ceil(len(numbers) / (2 * workers)))  # (1 is the other contender)
+    ordered = list(numbers)
 
     def executor_map(chunksize: int) -> list[PrimeResult]:
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as executor:
-            return list(executor.map(check, numbers, chunksize=chunksize))
+            return list(executor.map(check, ordered, chunksize=chunksize))
 
-    def pool_imap_unordered() -> list[PrimeResult]:
+    def pool_imap_unordered(chunksize: int) -> list[PrimeResult]:
         with context.Pool(workers) as pool:
-            found = list(pool.imap_unordered(check, numbers, chunksize=1))
+            found = list(pool.imap_unordered(check, ordered, chunksize=chunksize))
             pool.close()
             pool.join()
         return found
 
-    ordered, biggest = list(numbers), largest_first(numbers)
-    return [
+    sizes = chunksizes(len(ordered), workers)
+    executor_best, pool_best = swept(executor_map, sizes), swept(pool_imap_unordered, sizes)
+    entrants = [
         Contender("sequential", 1, functools.partial(run_sequential, ordered)),
-        Contender(
-            "this pool, processes, as listed", workers, functools.partial(run_pool, ordered, workers, "process", method)
-        ),
-        Contender(
-            "this pool, processes, largest first",
-            workers,
-            functools.partial(run_pool, biggest, workers, "process", method),
-        ),
-        Contender(
-            "this pool, threads, largest first",
-            workers,
-            functools.partial(run_pool, biggest, workers, "thread"),
-            own_times=False,
-        ),
+        Contender("this pool, processes", workers, functools.partial(run_pool, ordered, workers, "process", method)),
+        Contender("this pool, threads", workers, functools.partial(run_pool, ordered, workers, "thread"), False),
         Contender("ProcessPoolExecutor.map, chunksize 1", workers, functools.partial(executor_map, 1)),
-        Contender(f"ProcessPoolExecutor.map, chunksize {chunks}", workers, functools.partial(executor_map, chunks)),
-        Contender("multiprocessing.Pool.imap_unordered, chunksize 1", workers, pool_imap_unordered),
+        Contender(
+            f"ProcessPoolExecutor.map, chunksize {executor_best} (best of the sweep)",
+            workers,
+            functools.partial(executor_map, executor_best),
+        ),
+        Contender(
+            "multiprocessing.Pool.imap_unordered, chunksize 1", workers, functools.partial(pool_imap_unordered, 1)
+        ),
+        Contender(
+            f"multiprocessing.Pool.imap_unordered, chunksize {pool_best} (best of the sweep)",
+            workers,
+            functools.partial(pool_imap_unordered, pool_best),
+        ),
     ]
+    if hasattr(concurrent.futures, "InterpreterPoolExecutor"):  # 3.14 and later
+
+        def interpreter_map() -> list[PrimeResult]:
+            with concurrent.futures.InterpreterPoolExecutor(workers) as executor:  # type: ignore[attr-defined,unused-ignore]
+                return list(executor.map(check, ordered))
+
+        entrants.append(Contender("InterpreterPoolExecutor.map", workers, interpreter_map))
+    return entrants
 
 
 def measure(entrants: Sequence[Contender], rounds: int, workers: int) -> dict[str, Any]:
@@ -178,11 +214,13 @@ def measure(entrants: Sequence[Contender], rounds: int, workers: int) -> dict[st
     made while the other cores work too) packed onto ``workers`` workers."""
     by_name = {entrant.name: entrant for entrant in entrants}
     times: dict[str, list[float]] = {name: [] for name in by_name}
-    ideals, bounds = [], []
+    ideals, bounds, means = [], [], []
     order = round_robin(list(by_name), rounds)
     for start in range(0, len(order), len(by_name)):
         checks: dict[int, list[float]] = {}  # each number's check times this round
         for name in order[start : start + len(by_name)]:
+            if times[name] and times[name][0] > PATIENCE * times.get("sequential", [math.inf])[0]:
+                continue  # slow beyond doubt: its first time stands
             t0 = time.perf_counter()
             results = by_name[name].run()
             times[name].append(time.perf_counter() - t0)
@@ -193,7 +231,8 @@ def measure(entrants: Sequence[Contender], rounds: int, workers: int) -> dict[st
             typical = [statistics.median(seconds) for seconds in checks.values()]
             ideals.append(ideal_makespan(typical, workers))
             bounds.append(lower_bound(typical, workers))
-    return {"times": times, "ideal_makespan": ideals, "lower_bound": bounds}
+            means.append(statistics.fmean(typical))
+    return {"times": times, "ideal_makespan": ideals, "lower_bound": bounds, "mean_check": means}
 
 
 def summarise(measured: dict[str, Any], entrants: Sequence[Contender]) -> list[dict[str, Any]]:
@@ -218,6 +257,7 @@ def summarise(measured: dict[str, Any], entrants: Sequence[Contender]) -> list[d
                 "vs_ideal": statistics.median(ratios) if parallel else None,
                 "vs_ideal_spread": [min(ratios), max(ratios)] if parallel else None,
                 "speedup": speedup(sequential, median),
+                "rounds_run": len(runs),
             }
         )
     return rows
@@ -229,12 +269,18 @@ def overlapping(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(a["contender"], b["contender"]) for a, b in itertools.pairwise(ranked) if b["fastest_s"] <= a["slowest_s"]]
 
 
+def count(numbers: list[int] | int) -> int:
+    """How many numbers a report checked (it lists them, or gives their count)."""
+    return numbers if isinstance(numbers, int) else len(numbers)
+
+
 def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"Python {report['python']} on {report['platform']}, {report['workers']} workers, start method "
         f"{report['start_method']}; machine speed: is_prime({MACHINE_SPEED_PRIME:_}) takes "
         f"{report['machine_speed_s']:.2f} s",
-        f"{len(report['numbers'])} numbers ({report['numbers_from']}), {report['rounds']} rounds round-robin; "
+        f"{count(report['numbers']):_} numbers ({report['numbers_from']}; a check takes "
+        f"{report.get('mean_check_s', 0.0) * 1e6:_.0f} µs on average), {report['rounds']} rounds round-robin; "
         f"cores this process could get: {report['cores_before']:.2f} before, {report['cores_after']:.2f} after",
         f"ideal makespan on {report['workers']} workers (median of the rounds): {report['ideal_makespan_s']:.2f} s "
         f"(no packing can beat {report['lower_bound_s']:.2f} s)",
@@ -247,9 +293,12 @@ def markdown(report: dict[str, Any]) -> str:
         if row["vs_ideal"] is not None:
             low, high = row["vs_ideal_spread"]
             vs_ideal = f"{row['vs_ideal']:.2f}x ({low:.2f}-{high:.2f})"
+        spread = f"{row['fastest_s']:.2f}-{row['slowest_s']:.2f} s"
+        if row.get("rounds_run", report["rounds"]) < report["rounds"]:
+            spread = f"first round only (over {PATIENCE}x sequential)"
         lines.append(
             f"| {row['contender']} | {row['workers']} | {row['median_s']:.2f} s | "
-            f"{row['fastest_s']:.2f}-{row['slowest_s']:.2f} s | {vs_ideal} | {row['speedup']:.2f}x |"
+            f"{spread} | {vs_ideal} | {row['speedup']:.2f}x |"
         )
     if report["overlapping"]:
         pairs = "; ".join(f"{a} ~ {b}" for a, b in report["overlapping"])
@@ -265,7 +314,7 @@ def markdown(report: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.pool", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=90.0, help="about how long the whole benchmark takes (table)")
-    parser.add_argument("--numbers", choices=("table", "book", "many"), default="table")
+    parser.add_argument("--numbers", choices=("table", "book", "many", "seq"), default="table")
     parser.add_argument("--workers", type=int, default=usable_cpus())
     parser.add_argument("--repeats", type=int, default=5, help="rounds of every contender")
     parser.add_argument("--start-method", choices=multiprocessing.get_all_start_methods())
@@ -279,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         numbers = BOOK
     elif args.numbers == "many":
         numbers = MANY
+    elif args.numbers == "seq":
+        numbers = list(SEQ)
     else:  # the smallest of the table that fit one sequential pass's share of the budget
         budget = (args.seconds - 2 * seconds_per_check) / sequential_passes(args.workers, args.repeats)
         numbers = pick_numbers(list(LARGE), budget, lambda n: check(n).elapsed)
@@ -294,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
         "start_method": method,
         "machine_speed_s": seconds_per_check,
         "numbers_from": args.numbers,
-        "numbers": numbers,
+        "numbers": numbers if args.numbers != "seq" else len(numbers),  # (a million: their count will do)
+        "mean_check_s": statistics.median(measured.get("mean_check") or [0.0]),
         "rounds": args.repeats,
         "cores_before": cores_before,
         "cores_after": cores_after,

@@ -183,28 +183,43 @@ def timelines(reports: Reports, path: Path) -> bool:
     return _saved(figure, path)
 
 
+def _family(contender: str) -> str:
+    """A contender's name without its swept chunksize, which differs from one workload to the next."""
+    head, _, tail = contender.partition(", chunksize ")
+    return f"{head}, best chunksize of a sweep" if tail.endswith("(best of the sweep)") else contender
+
+
 def pool_benchmark(benches: list[dict[str, Any]], path: Path) -> bool:
-    """The pool benchmark: each contender's median time, with its spread, against the ideal
-    makespan; a panel per benchmark run given."""
-    if not benches:
+    """The pool benchmark across job sizes: each contender's median time over the ideal
+    makespan of its rounds, against the workload's average check time, a line per contender;
+    the runs of one Python and start method, from the longest checks to the shortest."""
+    runs = sorted((b for b in benches if b.get("mean_check_s")), key=lambda b: b["mean_check_s"], reverse=True)
+    if not runs:
         return False
-    figure, axes_row = plt.subplots(1, len(benches), figsize=(7 * len(benches), 4.5), squeeze=False)
-    for axes, bench in zip(axes_row[0], benches, strict=True):
-        rows = bench["rows"]
-        positions = range(len(rows))
-        medians = [row["median_s"] for row in rows]
-        spread = [
-            [m - row["fastest_s"] for m, row in zip(medians, rows, strict=True)],
-            [row["slowest_s"] - m for m, row in zip(medians, rows, strict=True)],
-        ]
-        axes.barh(positions, medians, xerr=spread, color="tab:blue", alpha=0.8)
-        axes.axvline(bench["ideal_makespan_s"], color="tab:red", linestyle="--", label="ideal makespan")
-        axes.set_yticks(list(positions), [row["contender"] for row in rows], fontsize="small")
-        axes.invert_yaxis()
-        axes.set_xlabel("seconds (median, and fastest to slowest)")
-        count = len(bench["numbers"]) if isinstance(bench["numbers"], list) else bench["numbers"]
-        axes.set_title(f"{count} numbers ({bench['numbers_from']}), {bench['workers']} workers")
-        axes.legend(fontsize="small")
+    series: dict[str, list[tuple[float, float]]] = {}
+    for bench in runs:
+        ideal = bench["ideal_makespan_s"]
+        for row in bench["rows"]:
+            if ideal > 0:
+                series.setdefault(_family(row["contender"]), []).append(
+                    (bench["mean_check_s"], row["median_s"] / ideal)
+                )
+    figure, axes = plt.subplots(figsize=(9, 5.5))
+    for name, points in series.items():
+        xs, ys = zip(*points, strict=True)
+        style = "-" if name.startswith(("this pool", "sequential")) else "--"
+        axes.plot(xs, ys, style, marker="o", label=name, linewidth=2.5 if name == "this pool, processes" else 1.2)
+    axes.axhline(1.0, color="tab:red", linestyle=":", label="the ideal makespan")
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.invert_xaxis()  # from long checks to short ones
+    axes.set_xlabel(
+        "a check's average time, seconds (the workloads: " + ", ".join(b["numbers_from"] for b in runs) + ")"
+    )
+    axes.set_ylabel("median time / ideal makespan (log)")
+    first = runs[0]
+    axes.set_title(f"Python {first['python']}, {first['workers']} workers, start method {first['start_method']}")
+    axes.legend(fontsize="x-small", loc="upper left")
     return _saved(figure, path)
 
 

@@ -263,7 +263,7 @@ FIGURE_TITLES = {
     "threads-processes": "cores used and speed-up of CPU-bound work: threads, processes, interpreters in one process",
     "gil-gaps": "the probe thread's longest pause during calls that release the GIL and calls that keep it",
     "timelines": "when each spinner's frames arrived beside slow work",
-    "pool-benchmark": "each pool's time against the ideal makespan",
+    "pool-benchmark": "each pool's time over the ideal makespan, from long checks to short ones",
 }
 
 

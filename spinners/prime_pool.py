@@ -1,9 +1,12 @@
 """A homegrown pool: worker processes (or threads) check numbers for primality from a job queue.
 
-Each worker takes numbers from ``jobs`` until it gets the ``0`` sentinel, answers each
-with a :class:`PrimeResult` on ``results``, and signs off with a result for ``0``.
-The collector stops when every worker has signed off -- not when the job queue looks
-empty, which would lose the answers of a worker still busy with its last number.
+Each worker takes batches of numbers from ``jobs`` until it gets the ``0`` sentinel, answers
+each batch with a list of :class:`PrimeResult` on ``results``, and signs off with an empty
+list. The collector stops when every worker has signed off -- not when the job queue looks
+empty, which would lose the answers of a worker still busy with its last batch.
+
+A batch is one number while the checks are long, as in the chapter; when they take
+microseconds, the feeder sends more at a time (see :class:`Pace`).
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, TypeVar
 
-from spinners.interrupts import ctrl_c_held, leave_ctrl_c_to_the_parent
+from spinners.interrupts import ctrl_c_held, leave_ctrl_c_to_the_parent, start_the_resource_tracker
 from spinners.work import is_prime
 
 RUNNERS = ("sequential", "thread", "process")
@@ -63,12 +66,17 @@ class PrimeResult(NamedTuple):
     elapsed: float  # seconds the check took in its worker
 
 
-class Channel(Protocol):
+Job = tuple[int, ...] | int  # a batch of numbers to check, or the 0 sentinel
+Answers = list[PrimeResult]  # a batch's results, or, empty, a worker's sign-off
+Item = TypeVar("Item")
+
+
+class Channel(Protocol[Item]):
     """What a worker needs from a queue: ``queue`` and ``multiprocessing`` queues both fit."""
 
-    def get(self) -> PrimeResult | int: ...
+    def get(self) -> Item: ...
 
-    def put(self, item: PrimeResult | int, /) -> None: ...
+    def put(self, item: Item, /) -> None: ...
 
 
 def check(n: int) -> PrimeResult:
@@ -77,15 +85,17 @@ def check(n: int) -> PrimeResult:
     return PrimeResult(n, prime, time.perf_counter() - t0)
 
 
-def worker(jobs: Channel, results: Channel, checker: Callable[[int], PrimeResult] = check) -> None:
-    """Check numbers until the ``0`` sentinel, then sign off with a ``0`` result."""
-    while n := jobs.get():
-        assert isinstance(n, int)
-        results.put(checker(n))
-    results.put(PrimeResult(0, False, 0.0))
+def worker(jobs: Channel[Job], results: Channel[Answers], checker: Callable[[int], PrimeResult] = check) -> None:
+    """Check batches of numbers until the ``0`` sentinel, then sign off with an empty answer."""
+    while batch := jobs.get():
+        assert isinstance(batch, tuple)
+        results.put([checker(n) for n in batch])
+    results.put([])
 
 
-def process_worker(jobs: Channel, results: Channel, checker: Callable[[int], PrimeResult] = check) -> None:
+def process_worker(
+    jobs: Channel[Job], results: Channel[Answers], checker: Callable[[int], PrimeResult] = check
+) -> None:
     """A worker process: Ctrl-C, SIGTERM and SIGHUP are the main process's to handle -- it stops
     the workers; and a worker whose main process has died ends too."""
     leave_ctrl_c_to_the_parent()
@@ -105,8 +115,8 @@ class WorkerDied(RuntimeError):
     """A worker process ended without signing off: its share of the work is lost."""
 
 
-def arrivals(results: Channel, units: Sequence[threading.Thread] | Sequence[BaseProcess]) -> Iterator[PrimeResult]:
-    """Yield results as they arrive until every one of ``units`` has signed off. Worker
+def arrivals(results: Channel[Answers], units: Sequence[threading.Thread] | Sequence[BaseProcess]) -> Iterator[Answers]:
+    """Yield each batch's results as they arrive until every one of ``units`` has signed off. Worker
     processes are watched too: one that ends without signing off (killed, crashed) raises
     ``WorkerDied`` at once, rather than leaving us waiting for ever."""
     signed_off = 0
@@ -128,21 +138,20 @@ def arrivals(results: Channel, units: Sequence[threading.Thread] | Sequence[Base
             continue
         if isinstance(results, queue.SimpleQueue):  # worker threads: wait in short turns
             try:
-                result = results.get(timeout=LOOK_UP_EVERY)
+                answers = results.get(timeout=LOOK_UP_EVERY)
             except queue.Empty:
                 continue
         else:
-            result = results.get()
-        assert isinstance(result, PrimeResult)
-        if result.n == 0:
+            answers = results.get()
+        if not answers:  # a sign-off
             signed_off += 1
         else:
-            yield result
+            yield answers
 
 
-def collect(results: Channel, units: Sequence[threading.Thread] | Sequence[BaseProcess]) -> list[PrimeResult]:
+def collect(results: Channel[Answers], units: Sequence[threading.Thread] | Sequence[BaseProcess]) -> Answers:
     """Gather results until every one of ``units`` has signed off (see :func:`arrivals`)."""
-    return list(arrivals(results, units))
+    return [result for answers in arrivals(results, units) for result in answers]
 
 
 def run_sequential(numbers: Iterable[int]) -> list[PrimeResult]:
@@ -153,9 +162,46 @@ def run_sequential(numbers: Iterable[int]) -> list[PrimeResult]:
 # Jobs a worker may have waiting for it. The jobs are fed as results come back, so that few are
 # ever in the pipes: put all at once, a few thousand fill the job pipe while the workers fill
 # the result pipe, and both sides wait for ever on each other (ProcessPoolExecutor feeds its
-# jobs from a thread for the same reason). Two keep a worker busy while its next result travels,
-# and 64 workers' worth (128 numbers, about 3 KB) fit the smallest pipe Linux gives (4 KB).
+# jobs from a thread for the same reason). Two keep a worker busy while its next result travels.
 WAITING_PER_WORKER = 2
+# Bytes that all the jobs waiting may take together: the smallest pipe Linux gives (one page,
+# once a user has used up their share of pipe memory), so that putting a job never waits for a
+# worker to take one. 64 workers' two jobs of one number each take 3.7 KB.
+SMALLEST_PIPE = 4096
+# Seconds of checking a batch is sized for. Sending a job and its answers costs tens of
+# microseconds; a batch this long makes that a few percent, and is short enough that the last
+# batches still end close together, and that no result waits long behind its batch.
+BATCH_SECONDS = 0.005
+
+
+class Pace:
+    """How many numbers the next batch holds: as many as take about ``BATCH_SECONDS`` to check,
+    from the check times the workers report (one at the start, when none is known yet, and
+    for every check that takes that long: the chapter's one number a job). Learnt as the
+    numbers come, never from their count, which an endless stream does not have."""
+
+    def __init__(self, workers: int) -> None:
+        room = SMALLEST_PIPE // (WAITING_PER_WORKER * workers)  # bytes for each job waiting
+        # a batch takes 22 bytes on the pipe, and 11 more a number up to 10**20 (the command
+        # line's largest): 91 numbers a batch for 2 workers, 1 for 64
+        self.most = max(1, (room - 22) // 11)
+        self.seconds_each: float | None = None  # a check's time, from the batches that came back
+
+    def learn(self, answers: Answers) -> None:
+        last = sum(result.elapsed for result in answers) / len(answers)
+        self.seconds_each = last if self.seconds_each is None else (self.seconds_each + last) / 2
+
+    def batch(self) -> int:
+        if self.seconds_each is None:
+            return 1
+        return max(1, min(self.most, int(BATCH_SECONDS / max(self.seconds_each, 1e-9))))
+
+
+def batches(numbers: Iterable[int], pace: Pace) -> Iterator[tuple[int, ...]]:
+    """``numbers`` in batches, each as long as ``pace`` says when it is cut."""
+    remaining = iter(numbers)
+    while batch := tuple(itertools.islice(remaining, pace.batch())):
+        yield batch
 
 
 def pool_results(
@@ -171,9 +217,10 @@ def pool_results(
     ``close()``) stops the worker processes."""
     if runner == "process":
         context = multiprocessing.get_context(start_method)
-        with ctrl_c_held():  # a helper this starts (spawn's resource tracker) is born with them held too
-            jobs: Channel = context.SimpleQueue()
-            results: Channel = context.SimpleQueue()
+        start_the_resource_tracker(context.get_start_method())
+        with ctrl_c_held():  # the queues' locks, each registered with the tracker (spawn, forkserver)
+            jobs: Channel[Job] = context.SimpleQueue()
+            results: Channel[Answers] = context.SimpleQueue()
         units: list[threading.Thread] | list[BaseProcess] = [
             context.Process(target=process_worker, args=(jobs, results, checker))  # type: ignore[attr-defined]
             for _ in range(workers)
@@ -187,14 +234,16 @@ def pool_results(
         for unit in units:
             with ctrl_c_held():  # a Ctrl-C comes after this start, not inside it
                 unit.start()
-        feed = itertools.chain(numbers, itertools.repeat(0, workers))  # then a 0 sentinel per worker
-        for n in itertools.islice(feed, WAITING_PER_WORKER * workers):
-            jobs.put(n)
-        for result in arrivals(results, units):
+        pace = Pace(workers)
+        feed: Iterator[Job] = itertools.chain(batches(numbers, pace), itertools.repeat(0, workers))  # then a 0 each
+        for job in itertools.islice(feed, WAITING_PER_WORKER * workers):
+            jobs.put(job)
+        for answers in arrivals(results, units):
+            pace.learn(answers)
             following = next(feed, None)  # one out, one in
             if following is not None:
                 jobs.put(following)
-            yield result
+            yield from answers
     except BaseException:  # Ctrl-C, a dead worker, a reader gone, close(): stop the workers
         alive = [unit for unit in units if isinstance(unit, BaseProcess) and unit.is_alive()]
         for unit in alive:  # all at once: one by one, each would wait its turn for a CPU to die on

@@ -40,7 +40,7 @@ QUICK = {n: prime for n, prime in SMALL.items() if n < 10**13}
 @claim("POOL-1")
 @pytest.mark.parametrize("start_method", START_METHODS)
 def test_every_number_is_reported_exactly_once_even_with_a_slow_worker(evidence, start_method):
-    """Workers stop on one ``0`` sentinel each and sign off with a ``0`` result; the collector
+    """Workers stop on one ``0`` sentinel each and sign off with an empty answer; the collector
     waits for every sign-off, so each number is reported exactly once -- also when one worker is
     slow on purpose."""
     results = run_pool(QUICK, 2, "process", start_method, checker=slow_check)
@@ -184,6 +184,58 @@ def test_the_pool_on_threads_is_no_faster_than_sequential(evidence, equal_jobs):
         assert threaded.speedup <= NOISE_SPEEDUP  # two threads in parallel: close to 2
 
 
+# Short checks: equal jobs of tens of microseconds each, as many as take SHORT_SECONDS in turn.
+SHORT_CHECK = 30e-6  # seconds: a message each way costs more than that
+SHORT_SECONDS = 0.2  # the sequential cost of the work, on any machine
+
+
+class ShortChecks(NamedTuple):
+    sequential_cpu: float  # the checks, in one worker
+    batched: Parallel  # the pool of two, its batches sized by time
+    single: float  # the speed-up of the same pool sending one number a job
+
+
+@serial
+@claim("POOL-4")
+def test_short_checks_need_batches_to_win_back_the_cores(evidence, monkeypatch):
+    """When each check takes tens of microseconds, sending one number per job costs more than
+    the check: the pool of two worker processes is then slower than checking the numbers in
+    turn. Sending batches that each take a few milliseconds to check wins the cores back: the
+    same pool beats sequential code on two free cores. Control: the same pool, its batches cut
+    to one number each (its size rule given no time to fill)."""
+    numbers = [prime_taking(SHORT_CHECK)] * math.ceil(SHORT_SECONDS / SHORT_CHECK)
+
+    def measure() -> ShortChecks:
+        before = children_cpu()
+        run_pool(numbers, 1, "process", OWN_CHILD_METHOD)
+        sequential_cpu = children_cpu() - before
+        before = children_cpu()
+        _, wall = timed(lambda: run_pool(numbers, 2, "process", OWN_CHILD_METHOD))
+        batched = Parallel((children_cpu() - before) / wall, speedup(sequential_cpu, wall))
+        with monkeypatch.context() as one_each:
+            one_each.setattr(prime_pool, "BATCH_SECONDS", 0.0)
+            _, single_wall = timed(lambda: run_pool(numbers, 2, "process", OWN_CHILD_METHOD))
+        return ShortChecks(sequential_cpu, batched, speedup(sequential_cpu, single_wall))
+
+    runs: list[ShortChecks] = []
+
+    def batched_pool() -> Parallel:
+        runs.append(measure())
+        return runs[-1].batched
+
+    pooled = judged_parallel(evidence, attempts(batched_pool, FASTER), "the pool's batches")
+    single = statistics.median(run.single for run in runs)
+    evidence.record(
+        numbers=len(numbers),
+        check_s=runs[-1].sequential_cpu / len(numbers),
+        speedup=pooled.speedup,
+        pool_cores=pooled.cores,
+        speedup_one_number_a_job=single,
+    )
+    assert pooled.speedup > NOISE_SPEEDUP
+    assert single < 1, "one number a job: sending it should cost more than checking it"
+
+
 def test_the_runners_agree_and_an_unknown_runner_is_refused():
     expected = {n: miller_rabin(n) for n in QUICK}  # an independent judge, not the package's table
     assert {r.n: r.prime for r in run_sequential(QUICK)} == expected
@@ -195,10 +247,10 @@ def test_the_runners_agree_and_an_unknown_runner_is_refused():
 
 
 def test_the_collector_waits_for_every_sign_off_however_many_workers():
-    """Only the ``0`` sign-off ends a worker's share: a negative number is checked like any
-    other, and a pool of more workers than CPython caches small integers for (256) still
-    counts them all off."""
-    assert {r.n: r.prime for r in run_pool([-7, 2, 9], 1, "thread")} == {-7: False, 2: True, 9: False}
+    """Only the ``0`` sentinel ends a worker's share: the number 0, and a negative one, are
+    checked like any other, and a pool of more workers than CPython caches small integers for
+    (256) still counts them all off."""
+    assert {r.n: r.prime for r in run_pool([-7, 0, 2, 9], 1, "thread")} == {-7: False, 0: False, 2: True, 9: False}
     assert {r.n: r.prime for r in run_pool([2, 9], 300, "thread")} == {2: True, 9: False}
 
 

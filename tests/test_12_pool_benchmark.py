@@ -5,6 +5,7 @@ and the JSON. No timing is judged here: the benchmark's figures are for the read
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -42,7 +43,31 @@ def test_the_numbers_are_the_smallest_that_fit_the_budget_and_timing_stops_at_th
 
 
 def test_the_work_assumed_per_round_is_sequential_and_threads_in_full_and_the_process_pools_shared():
-    assert pool.sequential_passes(workers=2, rounds=4) == 4 * (1 + 1 + 5 / 2) + 1
+    assert pool.sequential_passes(workers=2, rounds=4) == 4 * (1 + 1 + 6 / 2) + 4 / 2 + 1
+
+
+def test_the_sweep_tries_chunks_by_fours_up_to_a_workers_share_and_keeps_the_fastest(monkeypatch):
+    assert pool.chunksizes(10_000, 2) == [4, 16, 64, 256, 1024, 4096, 5000]
+    assert pool.chunksizes(7, 2) == [4] and pool.chunksizes(3, 2) == [2]
+    tried: list[int] = []
+    clock = iter([0.0, 0.3, 1.0, 1.1, 2.0, 2.2])  # the three runs take 0.3, 0.1 and 0.2 s
+    monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
+    assert pool.swept(tried.append, [4, 16, 64]) == 16
+    assert tried == [4, 16, 64]
+
+
+def test_a_contender_ten_times_slower_than_sequential_runs_only_the_first_round(monkeypatch):
+    log: list[str] = []
+    entrants = [
+        pool.Contender("sequential", 1, _fake(log, "sequential", {9: 1.0})),
+        pool.Contender("crawling", 2, _fake(log, "crawling", {9: 1.0}), own_times=False),
+    ]
+    # sequential 1 ms a round, crawling 1 s: more than ten times as long
+    clock = iter([0.0, 0.001, 1.0, 2.0, 3.0, 3.001, 4.0, 4.001])
+    monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
+    measured = pool.measure(entrants, rounds=3, workers=2)
+    assert log == ["sequential", "crawling", "sequential", "sequential"]
+    assert len(measured["times"]["crawling"]) == 1 and len(measured["times"]["sequential"]) == 3
 
 
 def _fake(log: list[str], name: str, seconds: dict[int, float]):

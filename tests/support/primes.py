@@ -40,7 +40,7 @@ def prime_taking(seconds: float) -> int:
 
     small = 1_000_000_007  # about 16 000 divisions
     took = min(timed(lambda: is_prime(small))[1] for _ in range(3))
-    n = max(small, int(small * (seconds / took) ** 2))
+    n = max(3, int(small * (seconds / took) ** 2))  # (below it too: checks of microseconds)
     if n >= LARGEST_TAKEN:  # (PyPy's JIT divides so fast that a minute needs more digits)
         return largest_prime_below(LARGEST_TAKEN)
     n += 1 - n % 2

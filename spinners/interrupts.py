@@ -88,6 +88,23 @@ def ctrl_c_held() -> Iterator[None]:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+@contextlib.contextmanager
+def ctrl_c_kept() -> Iterator[None]:
+    """Raise the Ctrl-C itself when an error comes out of its handling in the block.
+
+    On PyPy (8.0, Python 3.11), a Ctrl-C that lands as a ``with`` statement begins -- the
+    pool's wait, ``multiprocessing.connection.wait``, opens one on every call -- can come out
+    as ``TypeError: 'list' object is not callable``, raised while the interrupt was being
+    handled: the program printed a traceback and exited 1 (seen once, under load). The
+    interrupt is that error's context."""
+    try:
+        yield
+    except TypeError as error:
+        if isinstance(error.__context__, KeyboardInterrupt):
+            raise error.__context__ from None
+        raise
+
+
 def start_the_resource_tracker(start_method: str) -> None:
     """Start multiprocessing's resource tracker now, in a hold of its own, if ``start_method``
     needs it (spawn and forkserver register their semaphores with it).

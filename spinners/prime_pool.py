@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import NamedTuple, Protocol, TypeVar
 
-from spinners.interrupts import ctrl_c_held, leave_ctrl_c_to_the_parent, start_the_resource_tracker
+from spinners.interrupts import ctrl_c_held, ctrl_c_kept, leave_ctrl_c_to_the_parent, start_the_resource_tracker
 from spinners.work import is_prime
 
 RUNNERS = ("sequential", "thread", "process")
@@ -125,28 +125,29 @@ def arrivals(results: Channel[Answers], units: Sequence[threading.Thread] | Sequ
     ended_cleanly = 0  # with exit code 0: each must have signed off, and what it sent is in the pipe
     # a multiprocessing SimpleQueue's receiving end, to wait on beside the workers' sentinels
     reader: Connection | None = getattr(results, "_reader", None) if watching else None
-    while signed_off < len(units):
-        if reader is not None and not reader.poll():  # nothing to read: has a worker ended?
-            if died or signed_off < ended_cleanly:  # all they sent has been read: no sign-off is coming
-                names = ", ".join(f"{unit.name} (pid {unit.pid}, exit code {unit.exitcode})" for unit in died)
-                raise WorkerDied(f"a worker ended without signing off: {names or 'one with exit code 0'}")
-            wait([reader, *(unit.sentinel for unit in watching)])
-            ended = [unit for unit in watching if unit.exitcode is not None]
-            watching = [unit for unit in watching if unit not in ended]
-            died += [unit for unit in ended if unit.exitcode != 0]
-            ended_cleanly += sum(unit.exitcode == 0 for unit in ended)
-            continue
-        if isinstance(results, queue.SimpleQueue):  # worker threads: wait in short turns
-            try:
-                answers = results.get(timeout=LOOK_UP_EVERY)
-            except queue.Empty:
+    with ctrl_c_kept():  # (the waits below are where a Ctrl-C lands)
+        while signed_off < len(units):
+            if reader is not None and not reader.poll():  # nothing to read: has a worker ended?
+                if died or signed_off < ended_cleanly:  # all they sent has been read: no sign-off is coming
+                    names = ", ".join(f"{unit.name} (pid {unit.pid}, exit code {unit.exitcode})" for unit in died)
+                    raise WorkerDied(f"a worker ended without signing off: {names or 'one with exit code 0'}")
+                wait([reader, *(unit.sentinel for unit in watching)])
+                ended = [unit for unit in watching if unit.exitcode is not None]
+                watching = [unit for unit in watching if unit not in ended]
+                died += [unit for unit in ended if unit.exitcode != 0]
+                ended_cleanly += sum(unit.exitcode == 0 for unit in ended)
                 continue
-        else:
-            answers = results.get()
-        if not answers:  # a sign-off
-            signed_off += 1
-        else:
-            yield answers
+            if isinstance(results, queue.SimpleQueue):  # worker threads: wait in short turns
+                try:
+                    answers = results.get(timeout=LOOK_UP_EVERY)
+                except queue.Empty:
+                    continue
+            else:
+                answers = results.get()
+            if not answers:  # a sign-off
+                signed_off += 1
+            else:
+                yield answers
 
 
 def collect(results: Channel[Answers], units: Sequence[threading.Thread] | Sequence[BaseProcess]) -> Answers:

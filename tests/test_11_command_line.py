@@ -356,6 +356,35 @@ def test_a_collector_of_worker_threads_looks_up_from_its_wait_every_tenth_of_a_s
     assert set(waits) == {0.1} and len(waits) >= 4, waits
 
 
+def _raised_while_handling(interrupt: BaseException | None) -> TypeError:
+    """The TypeError PyPy raised once while handling a Ctrl-C (or, given None, one of its own)."""
+    try:
+        try:
+            if interrupt is not None:
+                raise interrupt
+        finally:
+            raise TypeError("'list' object is not callable")
+    except TypeError as error:
+        return error
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt(), None], ids=["behind-a-ctrl-c", "its-own"])
+def test_a_ctrl_c_that_comes_out_of_the_pools_wait_as_another_error_is_still_a_ctrl_c(interrupt):
+    """On PyPy a Ctrl-C that landed as the pool's wait began once came out as the TypeError
+    raised while it was being handled ("'list' object is not callable"), and the program printed
+    a traceback and exited 1. The collector raises the Ctrl-C itself, and the program ends as
+    after any Ctrl-C. Control: a TypeError with no Ctrl-C behind it stays what it is."""
+    error = _raised_while_handling(interrupt)
+
+    class Fails(queue.SimpleQueue):  # type: ignore[type-arg]
+        def get(self, block: bool = True, timeout: float | None = None) -> object:
+            raise error
+
+    with pytest.raises(KeyboardInterrupt if interrupt is not None else TypeError) as raised:
+        collect(cast("Channel[Answers]", Fails()), [threading.Thread()])
+    assert raised.value is (interrupt if interrupt is not None else error)
+
+
 def _killed_on(doomed: int, n: int) -> object:
     if n == doomed:
         os.kill(os.getpid(), signal.SIGKILL)

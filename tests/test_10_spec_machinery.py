@@ -227,6 +227,7 @@ def test_a_free_threaded_build_run_with_its_gil_on_reports_apart(monkeypatch):
     monkeypatch.setattr(catalogue, "_version_tag", lambda: "3.14t")
     monkeypatch.setattr("platform.python_implementation", lambda: "CPython")
     monkeypatch.setattr(sys.implementation, "name", "cpython")
+    monkeypatch.delattr(sys, "pypy_version_info", raising=False)  # (run on PyPy, as plain pytest does there)
     tags = {}
     for on in (False, True):
         monkeypatch.setattr(catalogue, "gil_enabled", lambda on=on: on)

@@ -14,8 +14,9 @@ The same numbers, the same number of workers, the same start method for every co
 
 The sweep times the chunksizes 1, 4, 16 and on by fours up to the numbers' share of one
 worker, once each and from the largest down, before the rounds, until one is slower than the
-one before it; the fastest is the contender (it may be 1, beside the chunksize-1 row). It favours its pools: the
-best chunksize is chosen on the very numbers it then runs, which no program can do.
+one before it; the fastest is the contender (it may be 1, beside the chunksize-1 row). It
+favours its pools: the best chunksize is chosen on the very numbers it then runs, which no
+program can do.
 
 Each contender builds its pool inside its timing, as a program would. The contenders run
 round-robin, ``--repeats`` rounds, each round starting one further along the list, so that
@@ -34,8 +35,8 @@ overlap, so that their order is noise.
 
 ``--numbers table`` (the default) takes the package's table of large numbers, smallest first,
 as many as fit the share of ``--seconds`` one sequential pass may take -- so the benchmark
-takes about as long on a fast CPU as on a slow one. The table is listed largest first, so
-its two "this pool, processes" rows run the same order: their difference is the noise. ``--numbers book`` checks the
+takes about as long on a fast CPU as on a slow one; the table is listed largest first, so
+that no worker is left alone with a long check at the end. ``--numbers book`` checks the
 chapter's twenty numbers as they are, whatever that takes. ``--numbers many`` checks 10,000
 consecutive numbers from 10**9, each a fraction of a millisecond: thousands of short jobs,
 where what a pool costs per job, not the checks, sets the time. ``--numbers seq`` checks a
@@ -156,12 +157,14 @@ def swept(run: Callable[[int], object], sizes: Sequence[int]) -> int:
     until one runs slower than the one before it: smaller chunks only cost more from there on
     (a million numbers in chunks of 4 would take a minute)."""
     took: dict[int, float] = {}
+    previous = math.inf
     for size in sorted(sizes, reverse=True):
         t0 = time.perf_counter()
         run(size)
         took[size] = time.perf_counter() - t0
-        if len(took) > 1 and took[size] > list(took.values())[-2]:
+        if took[size] > previous:
             break
+        previous = took[size]
     return min(took, key=took.__getitem__)
 
 

@@ -54,6 +54,7 @@ NEAREST = {
     "spinners/work.py": ["test_00_package.py", "test_06_spinner_asyncio.py", "test_08_gil_impact.py"],
     "spinners/prime_pool.py": ["test_09_process_pool.py", "test_11_command_line.py", "test_08_gil_impact.py"],
     "spinners/cli.py": ["test_00_package.py", "test_11_command_line.py", "test_13_how_the_program_ends.py"],
+    "spinners/__main__.py": ["test_11_command_line.py", "test_13_how_the_program_ends.py", "test_00_package.py"],
 }
 
 

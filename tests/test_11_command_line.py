@@ -119,8 +119,10 @@ def test_the_pool_takes_thousands_of_numbers_from_a_pipe():
 
 
 def _long_check(n: int) -> PrimeResult:
-    """A stand-in for a check that takes a second: it says so at once."""
-    return PrimeResult(n, False, 1.0)
+    """A stand-in for a check that takes a tenth of a second, far longer than a batch is sized for:
+    it says so at once. (Not a whole second: a pace that rounded its times down to whole
+    seconds would then still read them right.)"""
+    return PrimeResult(n, False, 0.1)
 
 
 @pytest.mark.parametrize("checks", ["long", "microseconds"])

@@ -6,7 +6,8 @@
 The same numbers, the same number of workers, the same start method for every contender:
 
 * sequential code (``run_sequential``);
-* this project's pool on processes, and on threads, with no option set;
+* this project's pool on processes, on threads, and on interpreters (3.14 and later), with no
+  option set;
 * ``concurrent.futures.ProcessPoolExecutor.map``, chunksize 1, and the chunksize a sweep
   found fastest on these numbers;
 * ``multiprocessing.Pool.imap_unordered``, likewise;
@@ -140,10 +141,10 @@ def pick_numbers(candidates: Sequence[int], budget: float, check_time: Callable[
 
 def sequential_passes(workers: int, rounds: int) -> float:
     """How many sequential passes' worth of work the benchmark does: every round, sequential
-    code and threads do one each, the six process and interpreter contenders one N-th each;
+    code and threads do one each, the seven process and interpreter contenders one N-th each;
     the sweeps (at most two chunksizes each, for the table's few numbers) one N-th a
     chunksize; and one pass to pick the numbers."""
-    return rounds * (2 + 6 / workers) + 4 / workers + 1
+    return rounds * (2 + 7 / workers) + 4 / workers + 1
 
 
 def chunksizes(count: int, workers: int) -> list[int]:
@@ -205,6 +206,9 @@ def contenders(numbers: Sequence[int], workers: int, method: str) -> list[Conten
         ),
     ]
     if hasattr(concurrent.futures, "InterpreterPoolExecutor"):  # 3.14 and later
+        entrants.append(
+            Contender("this pool, interpreters", workers, functools.partial(run_pool, ordered, workers, "interpreter"))
+        )
 
         def interpreter_map() -> list[PrimeResult]:
             with concurrent.futures.InterpreterPoolExecutor(workers) as executor:  # type: ignore[attr-defined,unused-ignore]

@@ -50,7 +50,8 @@ EXAMPLES = """examples:
   spinners asyncio --work nap           is_prime in the event loop, napping so the spinner can draw
   spinners thread --work prime --number 5_000_111_000_222_021
   spinners primes --workers 2           the built-in numbers, checked by a pool of 2 processes
-  spinners primes - < numbers.txt      the numbers in a file (or a pipe), any number of them"""
+  spinners primes - < numbers.txt      the numbers in a file (or a pipe), any number of them
+  spinners primes --runner interpreter  the pool's workers as interpreters of this process (3.14+)"""
 
 
 class Parser(argparse.ArgumentParser):
@@ -198,7 +199,12 @@ def build_parser() -> Parser:
         f"standard input, any number (default: a built-in list of {len(LARGE)} numbers up to 10**16, "
         "tens of seconds of work on one core)",
     )
-    primes.add_argument("--runner", choices=RUNNERS, default="process", help="how to run the checks (default process)")
+    primes.add_argument(
+        "--runner",
+        choices=RUNNERS,
+        default="process",
+        help="how to run the checks (default process; interpreter: 3.14 and later)",
+    )
     primes.add_argument(
         "--workers",
         type=whole_up_to(MOST_WORKERS),
@@ -228,10 +234,11 @@ def check_applies(parser: Parser, args: argparse.Namespace) -> None:
             parser.error("--start-method: only --runner process takes it")
         if args.workers is not None and args.runner == "sequential":
             parser.error("--workers: --runner sequential has no workers")
+        if args.runner == "interpreter" and not has_interpreters():
+            parser.error(f"--runner interpreter: {needs_interpreters()}")
         return
     if args.unit == "interpreter" and not has_interpreters():
-        running = f"{platform.python_implementation()} {sys.version_info.major}.{sys.version_info.minor}"
-        parser.error(f"interpreter: needs Python 3.14 or later (concurrent.interpreters); this is {running}")
+        parser.error(f"interpreter: {needs_interpreters()}")
     if args.start_method is not None and args.unit != "process":
         parser.error(f"--start-method: the {args.unit} spinner has no child to start; only 'process' takes it")
     if args.nap_every is not None and (args.unit, args.work) != ("asyncio", "nap"):
@@ -240,6 +247,11 @@ def check_applies(parser: Parser, args: argparse.Namespace) -> None:
         parser.error("--number: only --work prime (or nap) checks a number")
     if args.delay is not None and args.work != "sleep":
         parser.error("--delay: only --work sleep sleeps")
+
+
+def needs_interpreters() -> str:
+    running = f"{platform.python_implementation()} {sys.version_info.major}.{sys.version_info.minor}"
+    return f"needs Python 3.14 or later (concurrent.interpreters); this is {running}"
 
 
 def has_interpreters() -> bool:
@@ -520,7 +532,7 @@ def run_primes(args: argparse.Namespace, out: QuietPipe) -> str:
     workers = min(MOST_WORKERS, usable_cpus()) if args.workers is None else args.workers
     label = "sequentially"
     if args.runner != "sequential":
-        plural = {"process": "processes", "thread": "threads"}[args.runner]
+        plural = {"process": "processes", "thread": "threads", "interpreter": "interpreters"}[args.runner]
         label = f"with {workers} {args.runner if workers == 1 else plural}"
     what = "numbers from standard input" if count is None else f"{count} number{'s' if count != 1 else ''}"
     print(f"Checking {what} {label}:", file=out, flush=True)

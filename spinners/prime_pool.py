@@ -1,4 +1,5 @@
-"""A homegrown pool: worker processes (or threads) check numbers for primality from a job queue.
+"""A homegrown pool: worker processes (or threads, or interpreters) check numbers for primality
+from a job queue.
 
 Each worker takes batches of numbers from ``jobs`` until it gets the ``0`` sentinel, answers
 each batch with a list of :class:`PrimeResult` on ``results``, and signs off with an empty
@@ -7,6 +8,10 @@ empty, which would lose the answers of a worker still busy with its last batch.
 
 A batch is one number while the checks are long, as in the chapter; when they take
 microseconds, the feeder sends more at a time (see :class:`Pace`).
+
+On Python 3.14 and later the workers can also be interpreters of this process
+(``concurrent.interpreters``), each on a thread of its own, with its own GIL: the pool on
+threads, computing in parallel, fed from ``concurrent.interpreters`` queues.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import contextlib
 import itertools
 import multiprocessing
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -25,7 +31,7 @@ from typing import NamedTuple, Protocol, TypeVar
 from spinners.interrupts import ctrl_c_held, ctrl_c_kept, leave_ctrl_c_to_the_parent, start_the_resource_tracker
 from spinners.work import is_prime
 
-RUNNERS = ("sequential", "thread", "process")
+RUNNERS = ("sequential", "thread", "process", "interpreter")
 
 # Numbers with their verdicts, known in advance (the spec checks them with Miller-Rabin).
 # LARGE, the command line's default, takes seconds per number on one core, as in the
@@ -72,11 +78,14 @@ Item = TypeVar("Item")
 
 
 class Channel(Protocol[Item]):
-    """What a worker needs from a queue: ``queue`` and ``multiprocessing`` queues both fit."""
+    """What a worker needs from a queue: ``queue``, ``multiprocessing`` and
+    ``concurrent.interpreters`` queues all fit."""
 
     def get(self) -> Item: ...
 
     def put(self, item: Item, /) -> None: ...
+
+    def empty(self) -> bool: ...
 
 
 def check(n: int) -> PrimeResult:
@@ -102,6 +111,23 @@ def process_worker(
     worker(jobs, results, checker)
 
 
+def interpreter_worker(  # pragma: no cover  (3.14 and later: see .coveragerc)
+    jobs: Channel[Job], results: Channel[Answers], checker: Callable[[int], PrimeResult]
+) -> None:
+    """A worker thread of ours that makes an interpreter of its own, runs :func:`worker` there,
+    and closes it. (An error in the worker comes out here as ``ExecutionFailed``, and the
+    thread ends without a sign-off.)"""
+    from concurrent import interpreters  # type: ignore[attr-defined,unused-ignore]
+
+    interpreter = interpreters.create()
+    try:
+        interpreter.prepare_main(path=tuple(sys.path))  # to import this package as we did
+        interpreter.exec("import sys; sys.path[:] = path")
+        interpreter.call(worker, jobs, results, checker)
+    finally:
+        interpreter.close()
+
+
 # Seconds a collector of worker threads waits before it looks up. A Ctrl-C that comes while it
 # hands the GIL over, on its way into a wait without end, can go unseen until the wait ends: on
 # CPython 3.10-3.12 the thread that takes the GIL recomputes whether signals are pending, and a
@@ -109,16 +135,46 @@ def process_worker(
 # die at once went on until a result came, for seconds, and under coverage for over 10 s).
 # Each wait that ends gives the GIL back to this thread, which then sees the Ctrl-C.
 LOOK_UP_EVERY = 0.1
+# Seconds between two looks at a ``concurrent.interpreters`` queue: its ``get(timeout=...)``
+# rounds the timeout down to whole seconds (CPython gh-153005), so it is polled instead, often
+# enough that no worker runs out of its two batches of about 5 ms meanwhile.
+POLL = 0.002
 
 
 class WorkerDied(RuntimeError):
-    """A worker process ended without signing off: its share of the work is lost."""
+    """A worker ended without signing off: its share of the work is lost."""
+
+
+def waited(results: Channel[Answers]) -> Answers | None:
+    """The next answers from worker threads' ``results``, or None if none came within
+    ``LOOK_UP_EVERY``."""
+    if not isinstance(results, queue.SimpleQueue):
+        return polled(results)
+    try:
+        answers: Answers = results.get(timeout=LOOK_UP_EVERY)
+        return answers
+    except queue.Empty:
+        return None
+
+
+def polled(results: Channel[Answers]) -> Answers | None:  # pragma: no cover  (3.14 and later: see .coveragerc)
+    """:func:`waited` for a ``concurrent.interpreters`` queue, looked at every ``POLL`` seconds."""
+    end = time.monotonic() + LOOK_UP_EVERY
+    while True:
+        try:
+            answers: Answers = results.get_nowait()  # type: ignore[attr-defined]
+            return answers
+        except queue.Empty:  # (its QueueEmpty is one)
+            if time.monotonic() >= end:
+                return None
+            time.sleep(POLL)
 
 
 def arrivals(results: Channel[Answers], units: Sequence[threading.Thread] | Sequence[BaseProcess]) -> Iterator[Answers]:
-    """Yield each batch's results as they arrive until every one of ``units`` has signed off. Worker
-    processes are watched too: one that ends without signing off (killed, crashed) raises
-    ``WorkerDied`` at once, rather than leaving us waiting for ever."""
+    """Yield each batch's results as they arrive until every one of ``units`` has signed off. The
+    workers are watched too: one that ends without signing off (a process killed or crashed, a
+    thread whose check raised) raises ``WorkerDied`` at once, rather than leaving us waiting
+    for ever."""
     signed_off = 0
     watching = [unit for unit in units if isinstance(unit, BaseProcess)]
     died: list[BaseProcess] = []
@@ -137,11 +193,15 @@ def arrivals(results: Channel[Answers], units: Sequence[threading.Thread] | Sequ
                 died += [unit for unit in ended if unit.exitcode != 0]
                 ended_cleanly += sum(unit.exitcode == 0 for unit in ended)
                 continue
-            if isinstance(results, queue.SimpleQueue):  # worker threads: wait in short turns
-                try:
-                    answers = results.get(timeout=LOOK_UP_EVERY)
-                except queue.Empty:
+            if reader is None:  # worker threads, of this interpreter or of others: wait in short turns
+                came = waited(results)
+                if came is None:
+                    gone = sum(not unit.is_alive() for unit in units)
+                    # a thread signs off before it ends: one ended, with nothing left to read, died
+                    if gone > signed_off and results.empty():
+                        raise WorkerDied(f"a worker thread ended without signing off: {gone - signed_off} of them")
                     continue
+                answers = came
             else:
                 answers = results.get()
             if not answers:  # a sign-off
@@ -212,10 +272,11 @@ def pool_results(
     start_method: str | None = None,
     checker: Callable[[int], PrimeResult] = check,
 ) -> Generator[PrimeResult, None, None]:
-    """Check ``numbers`` with ``workers`` processes (``runner="process"``) or threads (``"thread"``),
-    yielding each result as it arrives. Any number of numbers, even endless, in bounded memory:
-    they are taken from ``numbers`` as the workers need them. Leaving early (an error, Ctrl-C,
-    ``close()``) stops the worker processes."""
+    """Check ``numbers`` with ``workers`` processes (``runner="process"``), threads (``"thread"``) or
+    interpreters (``"interpreter"``, each on a thread), yielding each result as it arrives. Any
+    number of numbers, even endless, in bounded memory: they are taken from ``numbers`` as the
+    workers need them. Leaving early (an error, Ctrl-C, ``close()``) stops the worker processes;
+    threads and interpreters end after the batch in hand."""
     if runner == "process":
         context = multiprocessing.get_context(start_method)
         start_the_resource_tracker(context.get_start_method())
@@ -229,8 +290,15 @@ def pool_results(
     elif runner == "thread":
         jobs, results = queue.SimpleQueue(), queue.SimpleQueue()
         units = [threading.Thread(target=worker, args=(jobs, results, checker), daemon=True) for _ in range(workers)]
+    elif runner == "interpreter":  # pragma: no cover  (3.14 and later: see .coveragerc)
+        from concurrent import interpreters  # type: ignore[attr-defined,unused-ignore]
+
+        jobs, results = interpreters.create_queue(), interpreters.create_queue()
+        # Not daemons: the program must wait for them. An interpreter still running at the exit
+        # crashes it (SIGSEGV here, 3.14: CPython gh-126016).
+        units = [threading.Thread(target=interpreter_worker, args=(jobs, results, checker)) for _ in range(workers)]
     else:
-        raise ValueError(f"unknown runner {runner!r}: choose 'process' or 'thread'")
+        raise ValueError(f"unknown runner {runner!r}: choose 'process', 'thread' or 'interpreter'")
     try:  # all of it: a Ctrl-C before the sentinels are in would leave the workers waiting forever
         for unit in units:
             with ctrl_c_held():  # a Ctrl-C comes after this start, not inside it
@@ -251,9 +319,13 @@ def pool_results(
             unit.kill()  # (SIGKILL: workers leave SIGTERM, like Ctrl-C, to us)
         for unit in alive:
             unit.join()
-        if runner == "thread":  # threads cannot be stopped from outside: each ends at its sentinel,
+        if runner != "process":  # threads cannot be stopped from outside: each ends at its sentinel,
             for _ in units:  # after its job in hand (and as daemons, they die with the program)
                 jobs.put(0)
+        if runner == "interpreter":  # pragma: no cover  (... but interpreters must end first: we wait)
+            for unit in units:
+                if unit.is_alive():
+                    unit.join()
         raise
     for unit in units:
         unit.join()
@@ -266,7 +338,7 @@ def run_pool(
     start_method: str | None = None,
     checker: Callable[[int], PrimeResult] = check,
 ) -> list[PrimeResult]:
-    """Check ``numbers`` with ``workers`` processes (``runner="process"``) or threads
-    (``"thread"``); all the results, as a list (see :func:`pool_results`)."""
+    """Check ``numbers`` with ``workers`` processes (``runner="process"``), threads (``"thread"``)
+    or interpreters (``"interpreter"``); all the results, as a list (see :func:`pool_results`)."""
     with contextlib.closing(pool_results(numbers, workers, runner, start_method, checker)) as arriving:
         return list(arriving)

@@ -371,3 +371,23 @@ def test_ctrl_c_stops_the_prime_pool_and_leaves_no_worker(runner, whole_group, m
         out, err = ctrl_c(child, whole_group)
     assert child.returncode == -signal.SIGINT, err
     assert err == b"" and seen + out == header
+
+
+@needs("interpreters in one process")
+def test_ctrl_c_stops_the_pool_on_interpreters_once_their_checks_in_hand_are_done():
+    """Ctrl-C while the pool's interpreters compute: death by SIGINT, no traceback, long before
+    the work left could be done. An interpreter, like a thread, cannot be stopped from outside,
+    and one still running at the program's exit crashes it (CPython gh-126016: SIGSEGV here,
+    with daemon threads): so each finishes the check in hand, then ends at its sentinel."""
+    check_s = 0.3
+    numbers = [str(prime_taking(check_s))] * 100  # 15 s of work on two interpreters
+    header = b"Checking 100 numbers with 2 interpreters:\n"
+    with cli_in_own_session("primes", "--runner", "interpreter", "--workers", "2", *numbers) as child:
+        assert child.stdout is not None
+        seen = read_until(child.stdout, header, "the header")
+        seen += read_until(child.stdout, b"\n", "a first verdict")  # the interpreters are at work
+        (out, err), took = timed(lambda: ctrl_c(child))
+    assert child.returncode == -signal.SIGINT, err
+    assert err == b"", err.decode()
+    assert (seen + out).startswith(header)
+    assert took < 100 * check_s / 2 / 5  # the checks in hand, not the work left

@@ -12,12 +12,19 @@ from typing import NamedTuple, TypeVar
 
 import pytest
 
-from measuring.build import GIL_OFF
+from measuring.build import GIL_OFF, INTERPRETERS, NO_INTERPRETERS
 from measuring.cpu import OWN_CHILD_METHOD, children_cpu, speedup
 from spinners import prime_pool
 from spinners.prime_pool import SMALL, run_pool, run_sequential
-from tests.support.children import SLOW_NUMBER, slow_check, worker_until_queue_looks_empty
+from tests.support.children import (
+    FAILING_NUMBER,
+    SLOW_NUMBER,
+    fails_on_purpose,
+    slow_check,
+    worker_until_queue_looks_empty,
+)
 from tests.support.cpu import Parallel, attempts, judged_not_parallel, judged_parallel
+from tests.support.interpreters import absent_as_documented
 from tests.support.platforms import START_METHODS, needs
 from tests.support.primes import miller_rabin, prime_taking
 from tests.support.tolerances import (
@@ -242,14 +249,64 @@ def test_short_checks_need_batches_to_win_back_the_cores(evidence, monkeypatch):
     assert single < 1, "one number a job: sending it should cost more than checking it"
 
 
+# --- Beyond the chapter: the same pool on interpreters of one process (3.14 and later) ----------
+
+
+@serial
+@claim("POOL-5")
+def test_the_pool_on_interpreters_comes_close_to_halving_the_time_in_one_process(evidence, equal_jobs):
+    """The same pool, its workers interpreters of this process (each on a thread of its own,
+    with a GIL of its own), takes little more than half the sequential time with two of them
+    on two free cores. Its CPU time is this process's: no child does the work. Control: the
+    pool on two threads of one interpreter, no faster than sequential code (POOL-3), where
+    there is a GIL."""
+    if not INTERPRETERS:
+        evidence.not_applicable(NO_INTERPRETERS)
+        absent_as_documented(evidence)
+        with pytest.raises(ImportError):  # the runner needs the module it cannot find
+            run_pool([2], 1, "interpreter")
+        return
+    # each worker makes its interpreter, which imports the pool's module: so many jobs that
+    # the start-up is at most a twelfth of the work, as for the processes (POOL-2)
+    start_up = min(timed(lambda: run_pool([], 2, "interpreter"))[1] for _ in range(2))
+    jobs = equal_jobs * max(2, math.ceil(12 * start_up / POOL_SECONDS))
+    tried = attempts(lambda: _pool_against_sequential(jobs, "interpreter").figures(), TWO_CORES)
+    pooled = judged_parallel(evidence, tried, "a pool of two interpreters")
+    evidence.record(jobs=len(jobs), start_up_s=start_up, speedup=pooled.speedup, pool_cores=pooled.cores)
+    assert pooled.speedup > TWO_CORES_SPEEDUP
+    threads = _pool_against_sequential(jobs, "thread").figures()
+    evidence.record(thread_pool_speedup=threads.speedup, thread_pool_cores=threads.cores)
+    if GIL_OFF:  # threads of one interpreter compute in parallel too: the control is reversed
+        evidence.not_applicable("no GIL on this build: the pool on threads of one interpreter is parallel too (POOL-3)")
+        assert threads.cores > MORE_THAN_ONE_CORE or threads.speedup > NOISE_SPEEDUP
+    else:
+        threads = judged_not_parallel(evidence, threads, NOISE_SPEEDUP, "two threads")
+        assert threads.speedup <= NOISE_SPEEDUP
+
+
 def test_the_runners_agree_and_an_unknown_runner_is_refused():
     expected = {n: miller_rabin(n) for n in QUICK}  # an independent judge, not the package's table
     assert {r.n: r.prime for r in run_sequential(QUICK)} == expected
     assert {r.n: r.prime for r in run_pool(QUICK, 3, "thread")} == expected
+    if INTERPRETERS:
+        assert {r.n: r.prime for r in run_pool(QUICK, 3, "interpreter")} == expected
     for unknown in ("fiber", "threads"):
         with pytest.raises(ValueError, match="unknown runner"):
             run_pool(QUICK, 1, unknown)
-    assert prime_pool.RUNNERS == ("sequential", "thread", "process")
+    assert prime_pool.RUNNERS == ("sequential", "thread", "process", "interpreter")
+
+
+@pytest.mark.parametrize("runner", ["thread", pytest.param("interpreter", marks=needs("interpreters in one process"))])
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the thread's error, seen
+def test_a_worker_thread_whose_check_raises_makes_the_pool_raise_at_once(runner):
+    """A worker thread, in this interpreter or in one of its own, whose check raises ends without
+    signing off: the pool raises ``WorkerDied`` rather than wait for ever for its sign-off, as
+    it does for a dead process; the other workers end at their sentinels. (The error itself
+    goes where ``threading`` sends a thread's.)"""
+    numbers = [2, FAILING_NUMBER, 3, 5]
+    with pytest.raises(prime_pool.WorkerDied, match="a worker thread ended without signing off: 1 of them"):
+        run_pool(numbers, 2, runner, checker=fails_on_purpose)
+    assert {r.n for r in run_pool(numbers[:1] + numbers[2:], 2, runner, checker=fails_on_purpose)} == {2, 3, 5}
 
 
 def test_the_collector_waits_for_every_sign_off_however_many_workers():

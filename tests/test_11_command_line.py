@@ -868,6 +868,28 @@ def test_the_interpreter_spinner_runs_from_3_14_and_is_refused_in_one_line_befor
         assert result.stderr.count("\n") == 1
 
 
+def test_the_pool_on_interpreters_runs_from_3_14_and_is_refused_in_one_line_before(spinners_main):
+    """``spinners primes --runner interpreter`` where ``concurrent.interpreters`` exists: each
+    verdict, then the count, from two interpreters of this process. Where it does not (before
+    3.14, PyPy): exit status 2, one line naming the Python needed and the one running."""
+    result = spinners_main("primes", "--runner", "interpreter", "--workers", "2", "2", "9", "1000000007")
+    if INTERPRETERS:
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert lines[0] == "Checking 3 numbers with 2 interpreters:"
+        verdicts = {line.split()[0]: line.split()[1] == "P" for line in lines[1:4]}
+        assert verdicts == {"2": True, "9": False, "1000000007": True}
+        assert lines[4] == "2 of 3 prime" and result.stderr == ""
+    else:
+        running = f"{platform.python_implementation()} {sys.version_info.major}.{sys.version_info.minor}"
+        assert (result.returncode, result.stdout) == (2, "")
+        assert result.stderr.startswith(
+            "spinners: error: --runner interpreter: needs Python 3.14 or later (concurrent.interpreters); "
+            f"this is {running}"
+        )
+        assert result.stderr.count("\n") == 1
+
+
 def test_the_default_worker_count_is_the_cpus_this_process_may_use(spinners_main, monkeypatch):
     """Allowed one CPU of the machine's (as ``taskset -c 0`` allows), the pool has one worker."""
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {min(os.sched_getaffinity(pid))} if pid else {0})

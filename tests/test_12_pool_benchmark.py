@@ -43,7 +43,7 @@ def test_the_numbers_are_the_smallest_that_fit_the_budget_and_timing_stops_at_th
 
 
 def test_the_work_assumed_per_round_is_sequential_and_threads_in_full_and_the_process_pools_shared():
-    assert pool.sequential_passes(workers=2, rounds=4) == 4 * (1 + 1 + 6 / 2) + 4 / 2 + 1
+    assert pool.sequential_passes(workers=2, rounds=4) == 4 * (1 + 1 + 7 / 2) + 4 / 2 + 1
 
 
 def test_the_sweep_tries_chunks_by_fours_from_a_workers_share_down_and_keeps_the_fastest(monkeypatch):

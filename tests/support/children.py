@@ -48,6 +48,16 @@ def child_ids(queue: Any) -> None:
     queue.put((os.getpid(), os.getppid(), parent.pid if parent else None))
 
 
+FAILING_NUMBER = 1_000_000_009
+
+
+def fails_on_purpose(n: int) -> PrimeResult:
+    """A check that raises on ``FAILING_NUMBER``, as a worker out of memory would."""
+    if n == FAILING_NUMBER:
+        raise MemoryError("as a worker out of memory would")
+    return check(n)
+
+
 def slow_check(n: int) -> PrimeResult:
     """A check that dawdles on one number: the worker that draws it is the slow one."""
     if n == SLOW_NUMBER:

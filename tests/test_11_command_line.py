@@ -159,8 +159,9 @@ def test_the_jobs_waiting_fit_the_smallest_pipe_together(workers):
     turn, for us to read its results, and neither would move again. So the jobs waiting --
     two per worker, each a batch as long as the pool allows -- fit together, pickled as the
     pipe carries them, in the smallest pipe Linux gives (4 KB, once a user has used up their
-    share of pipe memory), even with numbers as large as the command line takes (10**20). With
-    fewer workers the batches are longer: twice as long, they would not fit."""
+    share of pipe memory), even with numbers as large as the command line takes (10**20). And
+    no shorter than that allows: with fewer workers the batches are longer, and one number
+    more in each would not fit."""
     from multiprocessing.reduction import ForkingPickler
 
     from spinners.prime_pool import Pace
@@ -173,9 +174,34 @@ def test_the_jobs_waiting_fit_the_smallest_pipe_together(workers):
         return 4 + len(ForkingPickler.dumps(tuple([10**20] * size)))
 
     assert 2 * workers * on_the_pipe(longest) <= 4096
-    if workers <= 8:
-        assert 2 * workers * on_the_pipe(2 * longest) > 4096
+    assert 2 * workers * on_the_pipe(longest + 1) > 4096 or longest == 1
     assert longest >= 1
+
+
+def _paced(seconds_each: float, batches: int = 20) -> list[int]:
+    """The batch lengths a pace for two workers picks as batches of checks taking ``seconds_each``
+    each come back."""
+    from spinners.prime_pool import Pace
+
+    pace, lengths = Pace(2), []
+    for _ in range(batches):
+        lengths.append(pace.batch())
+        pace.learn([PrimeResult(2, True, seconds_each)] * lengths[-1])
+    return lengths
+
+
+def test_a_batch_holds_a_few_milliseconds_of_checking():
+    """The pace cuts each batch to a few milliseconds of checking (2 to 8 here), from the check
+    times the workers report: more numbers the shorter the checks, one a job from a few
+    milliseconds up. It starts at one number, before any time is known; a check too short for
+    the clock to time (0 s reported) makes the longest batch, not an error."""
+    for seconds_each in (0.001, 0.0005, 0.0002):
+        lengths = _paced(seconds_each)
+        assert lengths[0] == 1
+        assert 0.002 <= lengths[-1] * seconds_each <= 0.008, (seconds_each, lengths)
+    assert set(_paced(0.01)) == {1} and set(_paced(0.3)) == {1}
+    longest = _paced(1e-6)[-1]
+    assert _paced(0.0)[1:] == [longest] * 19
 
 
 def test_numbers_are_read_from_standard_input_a_block_at_a_time():
@@ -428,6 +454,21 @@ def test_a_worker_that_dies_without_signing_off_makes_the_pool_raise_at_once(evi
     evidence.record(**{f"error_{how}": str(raised.value), f"raised_after_{how}_s": took})
     assert took < 20 * 0.2 / 2  # the work left: 20 checks of 0.2 s on two workers
     assert not multiprocessing.active_children(), "a worker was left running"
+
+
+@needs("fork")  # (spawn is everywhere)
+def test_the_pool_starts_the_resource_tracker_only_where_its_start_method_needs_one():
+    """Under fork the pool's queues register nothing with multiprocessing's resource tracker,
+    and the pool starts none: once it is done, the program has no child process left. Under
+    spawn it does need one, which stays: one child, the instrument's control."""
+    probe = (
+        "import psutil; from spinners.prime_pool import run_pool; "
+        "run_pool([2, 9], 2, 'process', {method!r}); print(len(psutil.Process().children()))"
+    )
+    for method, helpers in (("fork", "0"), ("spawn", "1")):
+        result = python("-c", probe.format(method=method))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == helpers, method
 
 
 def test_a_worker_killed_mid_run_ends_the_command_with_one_line(evidence):

@@ -317,6 +317,30 @@ def test_the_collector_waits_for_every_sign_off_however_many_workers():
     assert {r.n: r.prime for r in run_pool([2, 9], 300, "thread")} == {2: True, 9: False}
 
 
+def test_a_thread_that_signed_off_just_after_a_wait_ended_is_not_taken_for_dead():
+    """The collector looks for a dead worker thread when a wait for results ends empty-handed.
+    A thread may put its sign-off and end in the moment between: it has then ended, and its
+    sign-off is waiting to be read. It is read, and the pool ends cleanly."""
+    import queue
+    import threading
+
+    class LateSignOff(queue.SimpleQueue[prime_pool.Answers]):  # the first wait ends just before the sign-off
+        missed = False
+
+        def get(self, block: bool = True, timeout: float | None = None) -> prime_pool.Answers:
+            if not self.missed:
+                self.missed = True
+                raise queue.Empty
+            return super().get(block, timeout)
+
+    results = LateSignOff()
+    ended = threading.Thread(target=results.put, args=([],))
+    ended.start()
+    ended.join()
+    assert list(prime_pool.arrivals(results, [ended])) == []  # no WorkerDied
+    assert results.missed
+
+
 @pytest.mark.long
 def test_the_collector_sleeps_while_the_workers_compute(evidence):
     """Waiting for results and for the workers' ends costs the main process no CPU: it blocks on

@@ -178,6 +178,19 @@ def test_the_jobs_waiting_fit_the_smallest_pipe_together(workers):
     assert longest >= 1
 
 
+def test_for_any_worker_count_allowed_the_jobs_waiting_fit_the_smallest_pipe():
+    """As above, for every worker count the command line allows, 1 to 64."""
+    from multiprocessing.reduction import ForkingPickler
+
+    from spinners.prime_pool import Pace
+
+    for workers in range(1, 65):
+        pace = Pace(workers)
+        pace.learn([PrimeResult(2, True, 1e-6)])
+        batch = tuple([10**20] * pace.batch())
+        assert 2 * workers * (4 + len(ForkingPickler.dumps(batch))) <= 4096, workers
+
+
 def _paced(seconds_each: float, batches: int = 20) -> list[int]:
     """The batch lengths a pace for two workers picks as batches of checks taking ``seconds_each``
     each come back."""

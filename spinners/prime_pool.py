@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from spinners.interrupts import ctrl_c_held, ctrl_c_kept, leave_ctrl_c_to_the_parent, start_the_resource_tracker
 from spinners.work import is_prime
@@ -112,20 +112,22 @@ def process_worker(
 
 
 def interpreter_worker(  # pragma: no cover  (3.14 and later: see .coveragerc)
-    jobs: Channel[Job], results: Channel[Answers], checker: Callable[[int], PrimeResult]
+    made: list[Any], jobs: Channel[Job], results: Channel[Answers], checker: Callable[[int], PrimeResult]
 ) -> None:
-    """A worker thread of ours that makes an interpreter of its own, runs :func:`worker` there,
-    and closes it. (An error in the worker comes out here as ``ExecutionFailed``, and the
-    thread ends without a sign-off.)"""
+    """A worker thread of ours that makes an interpreter of its own, adds it to ``made``, and
+    runs :func:`worker` there. (An error in the worker comes out here as ``ExecutionFailed``,
+    and the thread ends without a sign-off.)
+
+    The pool closes the interpreter, not this thread: what an interpreter put on a queue is
+    lost once it is closed (3.14.7 raised ``InterpreterNotFoundError`` for a sign-off read
+    after its worker's interpreter had closed)."""
     from concurrent import interpreters  # type: ignore[attr-defined,unused-ignore]
 
     interpreter = interpreters.create()
-    try:
-        interpreter.prepare_main(path=tuple(sys.path))  # to import this package as we did
-        interpreter.exec("import sys; sys.path[:] = path")
-        interpreter.call(worker, jobs, results, checker)
-    finally:
-        interpreter.close()
+    made.append(interpreter)
+    interpreter.prepare_main(path=tuple(sys.path))  # to import this package as we did
+    interpreter.exec("import sys; sys.path[:] = path")
+    interpreter.call(worker, jobs, results, checker)
 
 
 # Seconds a collector of worker threads waits before it looks up. A Ctrl-C that comes while it
@@ -277,6 +279,7 @@ def pool_results(
     number of numbers, even endless, in bounded memory: they are taken from ``numbers`` as the
     workers need them. Leaving early (an error, Ctrl-C, ``close()``) stops the worker processes;
     threads and interpreters end after the batch in hand."""
+    made: list[Any] = []  # the workers' interpreters, closed once their threads have ended
     if runner == "process":
         context = multiprocessing.get_context(start_method)
         start_the_resource_tracker(context.get_start_method())
@@ -296,7 +299,9 @@ def pool_results(
         jobs, results = interpreters.create_queue(), interpreters.create_queue()
         # Not daemons: the program must wait for them. An interpreter still running at the exit
         # crashes it (SIGSEGV here, 3.14: CPython gh-126016).
-        units = [threading.Thread(target=interpreter_worker, args=(jobs, results, checker)) for _ in range(workers)]
+        units = [
+            threading.Thread(target=interpreter_worker, args=(made, jobs, results, checker)) for _ in range(workers)
+        ]
     else:
         raise ValueError(f"unknown runner {runner!r}: choose 'process', 'thread' or 'interpreter'")
     try:  # all of it: a Ctrl-C before the sentinels are in would leave the workers waiting forever
@@ -326,9 +331,13 @@ def pool_results(
             for unit in units:
                 if unit.is_alive():
                     unit.join()
+        for interpreter in made:  # pragma: no cover  (3.14 and later)
+            interpreter.close()
         raise
     for unit in units:
         unit.join()
+    for interpreter in made:  # pragma: no cover  (3.14 and later)
+        interpreter.close()
 
 
 def run_pool(

@@ -153,6 +153,22 @@ def test_the_pool_takes_numbers_as_its_workers_need_them(checks):
         assert 2 * 3 < max(ahead) <= 7 * 60, max(ahead)  # (60 a batch for 3 workers: below)
 
 
+def _longest_batch(workers: int) -> int:
+    """The longest batch a pace for ``workers`` workers cuts: after checks of a microsecond."""
+    from spinners.prime_pool import Pace
+
+    pace = Pace(workers)
+    pace.learn([PrimeResult(2, True, 1e-6)])
+    return pace.batch()
+
+
+def _on_the_pipe(size: int) -> int:
+    """Bytes a batch of ``size`` numbers of 10**20 takes on a pipe: its pickle, after its 4-byte length."""
+    from multiprocessing.reduction import ForkingPickler
+
+    return 4 + len(ForkingPickler.dumps(tuple([10**20] * size)))
+
+
 @pytest.mark.parametrize("workers", [1, 2, 3, 8, 64])
 def test_the_jobs_waiting_fit_the_smallest_pipe_together(workers):
     """Putting a job must never wait for a worker to take one: a worker may be waiting, in
@@ -162,33 +178,16 @@ def test_the_jobs_waiting_fit_the_smallest_pipe_together(workers):
     share of pipe memory), even with numbers as large as the command line takes (10**20). And
     no shorter than that allows: with fewer workers the batches are longer, and one number
     more in each would not fit."""
-    from multiprocessing.reduction import ForkingPickler
-
-    from spinners.prime_pool import Pace
-
-    pace = Pace(workers)
-    pace.learn([PrimeResult(2, True, 1e-6)])  # checks of a microsecond: the longest batches
-    longest = pace.batch()
-
-    def on_the_pipe(size: int) -> int:  # the pickle, after its 4-byte length
-        return 4 + len(ForkingPickler.dumps(tuple([10**20] * size)))
-
-    assert 2 * workers * on_the_pipe(longest) <= 4096
-    assert 2 * workers * on_the_pipe(longest + 1) > 4096 or longest == 1
+    longest = _longest_batch(workers)
+    assert 2 * workers * _on_the_pipe(longest) <= 4096
+    assert 2 * workers * _on_the_pipe(longest + 1) > 4096 or longest == 1
     assert longest >= 1
 
 
 def test_for_any_worker_count_allowed_the_jobs_waiting_fit_the_smallest_pipe():
     """As above, for every worker count the command line allows, 1 to 64."""
-    from multiprocessing.reduction import ForkingPickler
-
-    from spinners.prime_pool import Pace
-
     for workers in range(1, 65):
-        pace = Pace(workers)
-        pace.learn([PrimeResult(2, True, 1e-6)])
-        batch = tuple([10**20] * pace.batch())
-        assert 2 * workers * (4 + len(ForkingPickler.dumps(batch))) <= 4096, workers
+        assert 2 * workers * _on_the_pipe(_longest_batch(workers)) <= 4096, workers
 
 
 def _paced(seconds_each: float, batches: int = 20) -> list[int]:

@@ -60,6 +60,15 @@ PROGRAMS = {
     "thread spinner": lambda: ["thread", *SPINNING],
     "interpreter spinner": lambda: ["interpreter", *SPINNING],
     "pool": lambda: ["primes", "--workers", "2", *_a_minute_of_checks()],
+    # (0.3 s checks: an interpreter cannot be stopped mid-check, so each ends after the one in hand)
+    "pool on interpreters": lambda: [
+        "primes",
+        "--runner",
+        "interpreter",
+        "--workers",
+        "2",
+        *[str(prime_taking(0.3))] * 100,
+    ],
 }
 
 
@@ -73,6 +82,9 @@ def _under_way(child: subprocess.Popen[bytes], program: str) -> bytes:
         seen = read_until(child.stdout, b"processes:\n", "the header")
         wait_until(lambda: len(computing_below(child.pid)) == 2, "the workers to compute")
         return seen
+    if program == "pool on interpreters":  # (no child to watch: a first verdict says they are at work)
+        seen = read_until(child.stdout, b"interpreters:\n", "the header")
+        return seen + read_until(child.stdout, b"\n", "a first verdict")
     seen = read_until(child.stdout, b"thinking!", "a frame")
     if program != "asyncio spinner":  # (the event loop's sleep is a wait of its own)
         wait_for_its_sleep(child.pid)
@@ -98,6 +110,8 @@ def _under_way(child: subprocess.Popen[bytes], program: str) -> bytes:
         ("thread spinner", signal.SIGHUP, False),
         pytest.param("interpreter spinner", signal.SIGTERM, False, marks=needs("interpreters in one process")),
         pytest.param("interpreter spinner", signal.SIGHUP, True, marks=needs("interpreters in one process")),
+        pytest.param("pool on interpreters", signal.SIGTERM, False, marks=needs("interpreters in one process")),
+        pytest.param("pool on interpreters", signal.SIGHUP, True, marks=needs("interpreters in one process")),
     ],
     ids=lambda value: value.name if isinstance(value, signal.Signals) else str(value),
 )
@@ -116,7 +130,7 @@ def test_sigterm_and_sighup_end_the_program_as_ctrl_c_does(program, signum, whol
         out, err = child.communicate(timeout=PATIENCE)
     assert child.returncode == -signum, err.decode()
     assert err == b"", err.decode()
-    if program != "pool":
+    if not program.startswith("pool"):
         assert (seen + out).endswith(BLANK), "the line is left blank"
 
 
@@ -140,6 +154,19 @@ def test_children_end_when_the_main_process_is_killed(program):
         _, took = timed(lambda: wait_until(lambda: all(map(ended, below)), "the children to end"))
     # (leaving the session also waits for every process of it, multiprocessing's helpers too)
     assert took < 30 / 6  # an orphan would go on for the 30 s or more of work
+
+
+@needs("interpreters in one process", "POSIX signals", "job control")
+def test_the_pool_on_interpreters_has_no_child_that_could_outlive_a_kill():
+    """The pool's interpreters live on threads of the program's own process: while they compute
+    it has no child process at all, so SIGKILL ends every one of them with it. (Control: the
+    pool on processes, above, has its workers as children.)"""
+    with cli_in_own_session(*PROGRAMS["pool on interpreters"]()) as child:
+        _under_way(child, "pool on interpreters")
+        below, threads = children_below(child.pid), psutil.Process(child.pid).num_threads()
+        child.kill()
+        child.wait(PATIENCE)
+    assert below == [] and threads >= 3  # the main thread and a thread for each interpreter
 
 
 @needs("POSIX signals", "job control")
@@ -167,8 +194,11 @@ UNITS = [
     ["asyncio", "--delay", "0.1", "--animate", "always"],
     pytest.param(["interpreter", "--delay", "0.1", "--animate", "always"], marks=needs("interpreters in one process")),
     ["primes", "--workers", "2", "7", "11"],
+    pytest.param(
+        ["primes", "--runner", "interpreter", "--workers", "2", "7", "11"], marks=needs("interpreters in one process")
+    ),
 ]
-UNIT_IDS = ["thread", "process", "asyncio", "interpreter", "primes"]
+UNIT_IDS = ["thread", "process", "asyncio", "interpreter", "primes", "primes on interpreters"]
 
 
 @pytest.mark.parametrize("args", UNITS, ids=UNIT_IDS)
@@ -235,14 +265,18 @@ def test_a_closed_standard_output_ends_the_program_with_one_line(args):
     assert kept.returncode == 0, kept.stderr
 
 
+@pytest.mark.parametrize(
+    "program", ["pool", pytest.param("pool on interpreters", marks=needs("interpreters in one process"))]
+)
 @needs("POSIX signals", "job control")
-def test_the_pool_stops_as_soon_as_its_reader_goes():
+def test_the_pool_stops_as_soon_as_its_reader_goes(program):
     """``spinners primes | head -1``: once the pipe's reader has gone, the workers are stopped at
     once, as ``yes | head -1`` stops -- not when the next result finds the pipe closed, nor
-    after the minute of checks that remains. Quietly, exit status 1."""
-    with cli_in_own_session(*PROGRAMS["pool"]()) as child:
+    after the minute of checks that remains. Quietly, exit status 1. (Interpreters, which
+    cannot be stopped from outside, end after the 0.3 s check in hand, not after the 15 s left.)"""
+    with cli_in_own_session(*PROGRAMS[program]()) as child:
         assert child.stdout is not None and child.stderr is not None
-        _under_way(child, "pool")
+        _under_way(child, program)
         workers = children_below(child.pid)
         child.stdout.close()
         code, took = timed(lambda: child.wait(PATIENCE))

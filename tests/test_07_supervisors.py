@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from tests.support.interpreters import not_here
 from tests.support.waiting import PATIENCE, join, started
 
 claim = pytest.mark.claim
@@ -113,3 +114,49 @@ def test_threads_are_switched_between_any_two_operations_coroutines_only_at_awai
     total = asyncio.run(main())
     evidence.record(coroutine_updates_lost=4 * 2_000 * 10 - total)
     assert total == 4 * 2_000 * 10
+
+
+# The body of a cooperating unit in another interpreter: it runs until asked, through the queue.
+UNTIL_ASKED = """
+import time
+running.put(True)
+while asked.empty():
+    time.sleep(0.005)
+"""
+
+
+@claim("SS-4")
+def test_an_interpreter_at_work_is_stopped_only_by_asking_it_as_a_thread_is(evidence):
+    """*Beyond the chapter.* An interpreter of ``concurrent.interpreters`` is no task: while it
+    runs code nothing from outside ends it. ``close()`` is refused, and so is more code; it
+    stops when it is asked, through a queue, and looks. Control: the same calls succeed once
+    it has been asked and its thread has ended."""
+    if not_here(evidence):
+        return
+    from concurrent import interpreters  # type: ignore[attr-defined,unused-ignore]
+
+    interpreter = interpreters.create()
+    running, asked = interpreters.create_queue(), interpreters.create_queue()
+    interpreter.prepare_main(running=running, asked=asked)
+    refused: dict[str, str] = {}
+    try:
+        thread = threading.Thread(target=interpreter.exec, args=(UNTIL_ASKED,))
+        thread.start()
+        try:
+            assert running.get(timeout=PATIENCE) is True  # (whole seconds: gh-153005; it comes sooner)
+            for name, attempt in (("close", interpreter.close), ("exec", lambda: interpreter.exec("pass"))):
+                try:
+                    attempt()
+                except interpreters.InterpreterError as error:
+                    refused[name] = str(error)
+            still_running = thread.is_alive() and interpreter.is_running()
+        finally:
+            asked.put(None)
+            join(thread)
+        interpreter.exec("stopped = True")  # the control: once it has stopped, both are taken
+        afterwards = interpreter.is_running()
+    finally:
+        interpreter.close()
+    evidence.record(refused_while_running=refused, running_until_asked=still_running, running_after=afterwards)
+    assert set(refused) == {"close", "exec"}, refused
+    assert still_running and not afterwards

@@ -24,12 +24,12 @@ from typing import NamedTuple, Protocol
 import psutil
 import pytest
 
-from measuring.build import GIL_OFF, INTERPRETERS, NO_INTERPRETERS
+from measuring.build import GIL_OFF
 from measuring.cpu import loops_for, run_units, speedup
 from spinners.work import is_prime
 from tests.support.cpu import Attempts, Parallel, attempts, judged_not_parallel, judged_parallel
 from tests.support.frames import Metronome, assert_keeps_pace, frames_of, median_interval
-from tests.support.interpreters import WORK_SECONDS, absent_as_documented, in_a_new_interpreter
+from tests.support.interpreters import WORK_SECONDS, in_a_new_interpreter, not_here
 from tests.support.primes import prime_taking
 from tests.support.tolerances import MORE_THAN_ONE_CORE, NOISE_SPEEDUP, ONE_CORE_OF_THREADS, TWO_CORES_SPEEDUP
 from tests.support.waiting import PATIENCE, join
@@ -38,16 +38,6 @@ claim = pytest.mark.claim
 serial = pytest.mark.serial
 
 NO_GIL_EITHER = "no GIL on this build: threads of one interpreter compute in parallel too (GIL-FT)"
-
-
-def not_here(evidence: object) -> bool:
-    """True where there is no ``concurrent.interpreters``: the claim is then *not applicable*,
-    and what is asserted is that this Python predates the module."""
-    if INTERPRETERS:
-        return False
-    evidence.not_applicable(NO_INTERPRETERS)  # type: ignore[attr-defined]
-    absent_as_documented(evidence)
-    return True
 
 
 # --- 1. Same process, modules of its own ---------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from measuring.build import INTERPRETERS, PYPY
+from measuring.build import INTERPRETERS, NO_INTERPRETERS, PYPY
 from tests.support.waiting import PATIENCE
 
 
@@ -34,6 +34,16 @@ def absent_as_documented(evidence: Any) -> None:
     evidence.record(observed="no concurrent.interpreters")
     assert not INTERPRETERS
     assert sys.version_info < (3, 14) or PYPY, "a CPython 3.14 or later without concurrent.interpreters"
+
+
+def not_here(evidence: Any) -> bool:
+    """True where there is no ``concurrent.interpreters``: the claim is then *not applicable*,
+    and what is asserted is that this Python predates the module."""
+    if INTERPRETERS:
+        return False
+    evidence.not_applicable(NO_INTERPRETERS)
+    absent_as_documented(evidence)
+    return True
 
 
 # Seconds of CPU-bound work per interpreter: as GIL-3 gives each thread (tests/test_03_gil.py).

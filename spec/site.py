@@ -46,6 +46,7 @@ FIGURE_OF = {
     "GIL-FT": "threads-processes",
     "POOL-2": "threads-processes",
     "POOL-3": "threads-processes",
+    "POOL-5": "threads-processes",
     "INT-2": "threads-processes",
     "INT-3": "threads-processes",
     "GIL-5": "gil-gaps",
@@ -260,7 +261,7 @@ def build(reports_dir: Path, out: Path) -> dict[str, Path]:
 
 FIGURE_TITLES = {
     "gil4-sweep": "a waiting thread's wait against the switch interval",
-    "threads-processes": "cores used and speed-up of CPU-bound work: threads, processes, interpreters in one process",
+    "threads-processes": "cores used by CPU-bound work and the pool's speed-up on threads, processes, interpreters",
     "gil-gaps": "the probe thread's longest pause during calls that release the GIL and calls that keep it",
     "timelines": "when each spinner's frames arrived beside slow work",
     "pool-benchmark": "each pool's time over the ideal makespan, from long checks to short ones",

@@ -260,6 +260,16 @@ class Pace:
         return max(1, min(self.most, int(BATCH_SECONDS / max(self.seconds_each, 1e-9))))
 
 
+def dropped(jobs: Channel[Job]) -> None:
+    """Take the jobs still waiting off a queue of worker threads: a pool left early ends as soon
+    as the checks in hand are done. (A ``queue`` or ``concurrent.interpreters`` queue.)"""
+    try:
+        while True:
+            jobs.get_nowait()  # type: ignore[attr-defined]
+    except queue.Empty:  # (interpreters' QueueEmpty is one)
+        return
+
+
 def batches(numbers: Iterable[int], pace: Pace) -> Iterator[tuple[int, ...]]:
     """``numbers`` in batches, each as long as ``pace`` says when it is cut."""
     remaining = iter(numbers)
@@ -278,7 +288,7 @@ def pool_results(
     interpreters (``"interpreter"``, each on a thread), yielding each result as it arrives. Any
     number of numbers, even endless, in bounded memory: they are taken from ``numbers`` as the
     workers need them. Leaving early (an error, Ctrl-C, ``close()``) stops the worker processes;
-    threads and interpreters end after the batch in hand."""
+    threads and interpreters end after the batch in hand, the batches waiting dropped."""
     made: list[Any] = []  # the workers' interpreters, closed once their threads have ended
     if runner == "process":
         context = multiprocessing.get_context(start_method)
@@ -325,7 +335,8 @@ def pool_results(
         for unit in alive:
             unit.join()
         if runner != "process":  # threads cannot be stopped from outside: each ends at its sentinel,
-            for _ in units:  # after its job in hand (and as daemons, they die with the program)
+            dropped(jobs)  # after its job in hand, not after the jobs waiting too
+            for _ in units:  # (and as daemons, threads die with the program)
                 jobs.put(0)
         if runner == "interpreter":  # pragma: no cover  (... but interpreters must end first: we wait)
             for unit in units:

@@ -34,7 +34,7 @@ from tests.support.tolerances import (
     ONE_CPU_SPEEDUP,
     TWO_CORES_SPEEDUP,
 )
-from tests.support.waiting import started, timed, timed_cpu, wait_until
+from tests.support.waiting import PATIENCE, started, timed, timed_cpu, wait_until
 
 T = TypeVar("T")
 claim = pytest.mark.claim
@@ -339,6 +339,34 @@ def test_a_thread_that_signed_off_just_after_a_wait_ended_is_not_taken_for_dead(
     ended.join()
     assert list(prime_pool.arrivals(results, [ended])) == []  # no WorkerDied
     assert results.missed
+
+
+def test_a_pool_of_threads_left_early_ends_after_the_check_in_hand_not_the_jobs_waiting():
+    """Worker threads (and interpreters) cannot be stopped from outside: a pool left early --
+    here its reader closes it after the first result -- ends each after the check in hand.
+    The jobs already waiting for them are dropped, not checked first: with the chapter's
+    checks of seconds, a Ctrl-C costs one check, not three."""
+    import threading
+
+    in_hand, go_on = threading.Event(), threading.Event()
+    checked: list[int] = []
+
+    def long_check(n: int) -> prime_pool.PrimeResult:  # reported as 1 s: one number a job
+        checked.append(n)
+        if n == 3:
+            in_hand.set()
+            go_on.wait(PATIENCE)
+        return prime_pool.PrimeResult(n, True, 1.0)
+
+    before = set(threading.enumerate())
+    results = prime_pool.pool_results(range(2, 100), 1, "thread", checker=long_check)
+    assert next(results).n == 2
+    [unit] = set(threading.enumerate()) - before
+    assert in_hand.wait(PATIENCE)  # 3 in hand, 4 waiting for it
+    results.close()
+    go_on.set()
+    unit.join(PATIENCE)
+    assert not unit.is_alive() and checked == [2, 3]
 
 
 @pytest.mark.long

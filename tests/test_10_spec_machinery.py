@@ -912,7 +912,8 @@ def test_no_published_speed_up_exceeds_what_the_cores_it_used_can_make():
             evidence = claims[claim_id]["evidence"]
             for speed, cores in pairs:
                 if speed in evidence and cores in evidence:
-                    figures = Parallel(evidence[cores], evidence[speed])
+                    # each figure is kept to 4 digits, each of the two half a unit off at most
+                    figures = Parallel(evidence[cores] * (1 + 1e-3), evidence[speed])
                     assert figures.plausible(), f"{path.name} {claim_id}: {figures}"
                     checked += 1
     assert checked >= 7 * 4  # POOL-2, J-2, POOL-3 and GIL-FT's proxy at least, on each published Python
